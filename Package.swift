@@ -1,0 +1,69 @@
+// swift-tools-version: 6.2
+//
+// emts-iso: builds the EMT-S install ISO from the µOS and carries the installer that runs inside it.
+//
+// Layers (dependencies point down only):
+//   CLIs      emts-iso, install-os            argument parsing and output only
+//   features  BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
+//   kits      ArchiveKit, ISOKit, DiskKit     one Swift wrapper per C library, typed errors
+//   C         CArchive, CISOFS, CBlkid, CParted   module map + shim header only
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "emts-iso",
+    products: [
+        .executable(name: "emts-iso", targets: ["emts-iso"]),
+        .executable(name: "install-os", targets: ["install-os"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        // C: one system library per C library, found with pkg-config.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CISOFS", pkgConfig: "libisofs-1",
+                       providers: [.apt(["libisofs-dev", "libburn-dev", "libisoburn-dev"])]),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid",
+                       providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CParted", pkgConfig: "libparted",
+                       providers: [.apt(["libparted-dev"])]),
+
+        // Kits: the only modules that import the C modules.
+        .target(name: "ArchiveKit", dependencies: ["CArchive"], swiftSettings: strict),
+        .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
+        .target(name: "DiskKit", dependencies: ["CBlkid", "CParted"], swiftSettings: strict),
+
+        // Features.
+        .target(name: "Release", swiftSettings: strict),
+        .target(name: "BootTest", dependencies: [
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+
+        // CLIs.
+        .executableTarget(name: "emts-iso", dependencies: [
+            "Release", "BootTest",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+        .executableTarget(name: "install-os", dependencies: [
+            "Release",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strict),
+
+        // Unit tests mirror the modules; QEMU boots live in EndToEndTests.
+        .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit"]),
+        .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
+        .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
+        .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BootTest"]),
+    ]
+)

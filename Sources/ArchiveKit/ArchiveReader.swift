@@ -1,0 +1,189 @@
+import CArchive
+import Glibc
+
+/// Streams the entries of an archive (cpio, tar, compressed or not) one at a time.
+///
+/// The reader never loads the whole archive: entries come in order and each entry's data is read
+/// (or skipped) before the next header. It is not thread-safe; use one reader per task.
+public final class ArchiveReader {
+    /// What the reader accepts.
+    public enum Mode: Sendable {
+        /// Any of the given container formats, behind any supported compression filter.
+        case archive([ArchiveFormat])
+        /// A single compressed (or plain) stream, presented as one entry named "data".
+        case raw
+    }
+
+    /// The input's name in errors.
+    public let input: String
+    /// Non-fatal messages libarchive reported while reading.
+    public private(set) var warnings: [String] = []
+
+    private var handle: OpaquePointer?
+    private var current: OpaquePointer?
+    // Keeps a callback source (and its buffer) alive while libarchive may call into it.
+    private var sourceContext: SourceContext?
+
+    /// Opens the archive file at `path`.
+    /// - Throws: `ArchiveError` naming `path` when it cannot be opened or is not a supported archive.
+    public convenience init(path: String, mode: Mode = .archive(ArchiveFormat.allCases), blockSize: Int = 1 << 20) throws {
+        try self.init(input: path, mode: mode) { handle in
+            archive_read_open_filename(handle, path, blockSize)
+        }
+    }
+
+    /// Opens an archive read from `source`; `name` identifies it in errors.
+    public convenience init(source: any ByteSource, name: String, mode: Mode = .archive(ArchiveFormat.allCases),
+                            bufferSize: Int = 1 << 20) throws {
+        let context = SourceContext(source: source, bufferSize: bufferSize)
+        try self.init(input: name, mode: mode, context: context) { handle in
+            archive_read_open(handle, Unmanaged.passUnretained(context).toOpaque(), nil, { archive, client, out in
+                let context = Unmanaged<SourceContext>.fromOpaque(client!).takeUnretainedValue()
+                let count = context.next(out)
+                if count < 0 { emts_archive_set_error(archive, EIO, "reading the input stream failed") }
+                return count
+            }, nil)
+        }
+    }
+
+    /// Opens an archive held in memory.
+    public convenience init(bytes: [UInt8], name: String, mode: Mode = .archive(ArchiveFormat.allCases)) throws {
+        try self.init(source: MemorySource(bytes), name: name, mode: mode)
+    }
+
+    private init(input: String, mode: Mode, context: SourceContext? = nil, open: (OpaquePointer) -> Int32) throws {
+        self.input = input
+        self.sourceContext = context
+        guard let handle = archive_read_new() else {
+            throw ArchiveError(operation: "opening", input: input, message: "out of memory")
+        }
+        self.handle = handle
+        try check(archive_read_support_filter_all(handle), handle, "enabling filters", input: input, warnings: &warnings)
+        switch mode {
+        case .raw:
+            try check(archive_read_support_format_raw(handle), handle, "enabling raw format", input: input, warnings: &warnings)
+        case .archive(let formats):
+            for format in Set(formats.map { $0.code & ARCHIVE_FORMAT_BASE_MASK }) {
+                let code = format == ARCHIVE_FORMAT_CPIO ? archive_read_support_format_cpio(handle)
+                    : archive_read_support_format_tar(handle)
+                try check(code, handle, "enabling formats", input: input, warnings: &warnings)
+            }
+        }
+        let result = open(handle)
+        if result < ARCHIVE_WARN {
+            throw context?.failure ?? ArchiveError.from(handle, code: result, operation: "opening", input: input)
+        }
+    }
+
+    deinit {
+        if let handle { archive_read_free(handle) }
+    }
+
+    /// The next entry's header, or nil at the end of the archive.
+    /// - Throws: `ArchiveError` for a damaged or truncated archive, or the source's own error.
+    public func next() throws -> ArchiveEntry? {
+        var entry: OpaquePointer?
+        let code = archive_read_next_header(handle, &entry)
+        if code == ARCHIVE_EOF { current = nil; return nil }
+        if code < ARCHIVE_WARN {
+            throw sourceContext?.failure ?? ArchiveError.from(handle, code: code, operation: "reading header", input: input)
+        }
+        if code == ARCHIVE_WARN { recordWarning("reading header") }
+        current = entry
+        return try ArchiveEntry(entry!, input: input)
+    }
+
+    /// Reads up to `buffer.count` bytes of the current entry's data; 0 at the end of the entry.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let count = archive_read_data(handle, buffer.baseAddress, buffer.count)
+        if count < 0 {
+            let code = Int32(truncatingIfNeeded: count)
+            if code == ARCHIVE_WARN { recordWarning("reading data"); return 0 }
+            throw sourceContext?.failure ?? ArchiveError.from(handle, code: code, operation: "reading data", input: input)
+        }
+        return count
+    }
+
+    /// Reads the rest of the current entry's data into memory, refusing more than `limit` bytes.
+    public func readAll(limit: Int = 64 << 20) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if count == 0 { return result }
+            guard result.count + count <= limit else {
+                throw ArchiveError(operation: "reading data", input: input,
+                                   message: "entry data exceeds the \(limit)-byte limit")
+            }
+            result.append(contentsOf: chunk[0 ..< count])
+        }
+    }
+
+    /// Skips the rest of the current entry's data.
+    public func skipData() throws {
+        let code = archive_read_data_skip(handle)
+        if code < ARCHIVE_WARN {
+            throw sourceContext?.failure ?? ArchiveError.from(handle, code: code, operation: "skipping data", input: input)
+        }
+    }
+
+    /// The compression filters detected on the input, outermost first (empty when uncompressed).
+    /// Valid after the first call to `next()`.
+    public var filters: [ArchiveFilter] {
+        let count = archive_filter_count(handle)
+        // libarchive lists the innermost filter first and always ends with the "none" reader.
+        return (0 ..< count).reversed().compactMap { index in
+            ArchiveFilter(code: archive_filter_code(handle, index))
+        }.filter { $0 != .none }
+    }
+
+    /// The detected container format, once a header has been read.
+    public var format: ArchiveFormat? { ArchiveFormat(code: archive_format(handle)) }
+
+    /// Bytes consumed from the underlying (compressed) input so far.
+    public var compressedBytesRead: Int64 { archive_filter_bytes(handle, -1) }
+
+    /// Bytes of uncompressed archive stream produced so far.
+    public var uncompressedBytesRead: Int64 { archive_filter_bytes(handle, 0) }
+
+    private func recordWarning(_ operation: String) {
+        let text = archive_error_string(handle).map { String(cString: $0) } ?? "warning"
+        warnings.append("\(operation): \(text)")
+    }
+}
+
+/// The current entry's data as a `ByteSource`, so a nested archive can be read as a stream.
+public final class EntryDataSource: ByteSource {
+    private let reader: ArchiveReader
+
+    public init(_ reader: ArchiveReader) { self.reader = reader }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try reader.read(into: buffer)
+    }
+}
+
+/// Bridges a Swift `ByteSource` to libarchive's read callback.
+private final class SourceContext {
+    let source: any ByteSource
+    let buffer: UnsafeMutableRawBufferPointer
+    var failure: (any Error)?
+
+    init(source: any ByteSource, bufferSize: Int) {
+        self.source = source
+        self.buffer = .allocate(byteCount: bufferSize, alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func next(_ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+        do {
+            let count = try source.read(into: buffer)
+            out?.pointee = UnsafeRawPointer(buffer.baseAddress)
+            return count
+        } catch {
+            failure = error
+            return -1
+        }
+    }
+}

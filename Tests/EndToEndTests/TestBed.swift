@@ -1,0 +1,94 @@
+import BootTest
+import Foundation
+import Synchronization
+import Testing
+
+/// The µOS stand-in built by `testbed/build.sh` from Debian's packages (see testbed/README.md).
+///
+/// Located through `EMTS_TESTBED` (set by scripts/test), or built on first use through the cached
+/// generator, so `swift test` alone also works on a prepared machine.
+struct TestBed: Sendable {
+    /// The initramfs forms the real µOS comes in.
+    enum Variant: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// gzip'd newc cpio (the default).
+        case gzip
+        /// zstd-compressed outer archive.
+        case zstd
+        /// An uncompressed early-microcode cpio, zero padding, then the gzip'd main cpio.
+        case early
+
+        var testDescription: String { rawValue }
+    }
+
+    /// The µOS kernel command line plus the serial console and "power off on panic".
+    static let commandLine = "root=tmpfs rootflags=mode=0755 rd.skipfsck noresume modules-load=nbd "
+        + "console=ttyS0,115200n8 panic=-1"
+    static let agents = ["tink-worker", "caddy", "fluent-bit", "device-discovery"]
+
+    let directory: URL
+
+    var kernel: URL { directory.appendingPathComponent("vmlinuz") }
+    func initramfs(_ variant: Variant) -> URL { directory.appendingPathComponent("initramfs-\(variant.rawValue).img") }
+    var rootfs: URL { directory.appendingPathComponent("rootfs.tar.gz") }
+
+    /// Where this test run writes console logs.
+    static let logDirectory: URL = {
+        let dir = URL(fileURLWithPath: "/tmp/emts-iso-e2e/\(ProcessInfo.processInfo.processIdentifier)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }()
+
+    private static let located = Mutex<Result<TestBed, TestBedError>?>(nil)
+
+    /// The test bed, built at most once per test process.
+    static func shared() throws -> TestBed {
+        try located.withLock { cached in
+            if cached == nil { cached = Result { try locate() }.mapError { $0 as? TestBedError ?? .build("\($0)") } }
+            return try cached!.get()
+        }
+    }
+
+    private static func locate() throws -> TestBed {
+        if let path = ProcessInfo.processInfo.environment["EMTS_TESTBED"], !path.isEmpty {
+            return try validated(URL(fileURLWithPath: path))
+        }
+        let script = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("testbed/build.sh")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [script.path]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let last = text.split(separator: "\n").last.map(String.init) else {
+            throw TestBedError.build("\(script.path) exited with \(process.terminationStatus); "
+                                     + "it needs root and Debian's mirror (see README.md)")
+        }
+        return try validated(URL(fileURLWithPath: last))
+    }
+
+    private static func validated(_ directory: URL) throws -> TestBed {
+        let bed = TestBed(directory: directory)
+        let needed = [bed.kernel, bed.rootfs] + Variant.allCases.map(bed.initramfs)
+        for file in needed where !FileManager.default.isReadableFile(atPath: file.path) {
+            throw TestBedError.incomplete("\(directory.path) lacks \(file.lastPathComponent)")
+        }
+        return bed
+    }
+}
+
+enum TestBedError: Error, CustomStringConvertible {
+    case build(String)
+    case incomplete(String)
+
+    var description: String {
+        switch self {
+        case .build(let text): "test bed could not be built: \(text)"
+        case .incomplete(let text): "test bed is incomplete: \(text)"
+        }
+    }
+}
