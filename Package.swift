@@ -6,6 +6,7 @@
 //   CLIs      emts-iso, install-os            argument parsing and output only
 //   features  BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
 //   kits      ArchiveKit, ISOKit, DiskKit     one Swift wrapper per C library, typed errors
+//             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
 //   C         CArchive, CISOFS, CBlkid, CParted   module map + shim header only
 import PackageDescription
 
@@ -35,7 +36,8 @@ let package = Package(
                        providers: [.apt(["libparted-dev"])]),
 
         // Kits: the only modules that import the C modules.
-        .target(name: "ArchiveKit", dependencies: ["CArchive"], swiftSettings: strict),
+        .target(name: "StreamKit", swiftSettings: strict),
+        .target(name: "ArchiveKit", dependencies: ["CArchive", "StreamKit"], swiftSettings: strict),
         .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
         .target(name: "DiskKit", dependencies: ["CBlkid", "CParted"], swiftSettings: strict),
 
@@ -60,6 +62,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Unit tests mirror the modules; QEMU boots live in EndToEndTests.
+        .testTarget(name: "StreamKitTests", dependencies: ["StreamKit"]),
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit"]),
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),

@@ -1,5 +1,7 @@
 import CArchive
 import Glibc
+// Sources and sinks are part of ArchiveKit's API: every user of the readers and writers needs them.
+@_exported import StreamKit
 
 /// Streams the entries of an archive (cpio, tar, compressed or not) one at a time.
 ///

@@ -14,16 +14,23 @@ public struct AcceleratorChoice: Sendable, CustomStringConvertible {
 
     public var description: String { "\(accelerator.rawValue) (\(reason))" }
 
-    private static let cached = Mutex<AcceleratorChoice?>(nil)
+    private static let decision = Mutex<Task<AcceleratorChoice, Never>?>(nil)
 
-    /// Decides once per process; later calls return the first decision.
+    /// Decides once per process (concurrent callers share the one trial boot); later calls return the first
+    /// decision.
     /// - Parameter probeKernel: a bootable x86-64 kernel image for the trial boot.
     public static func resolve(probeKernel: URL?, runner: BootRunner = BootRunner()) async -> AcceleratorChoice {
-        if let known = cached.withLock({ $0 }) { return known }
-        let choice = await decide(probeKernel: probeKernel, runner: runner)
-        cached.withLock { $0 = $0 ?? choice }
-        runner.logger.notice("accelerator: \(choice)")
-        return cached.withLock { $0! }
+        let task = decision.withLock { pending in
+            if let pending { return pending }
+            let task = Task {
+                let choice = await decide(probeKernel: probeKernel, runner: runner)
+                runner.logger.notice("accelerator: \(choice)")
+                return choice
+            }
+            pending = task
+            return task
+        }
+        return await task.value
     }
 
     private static func decide(probeKernel: URL?, runner: BootRunner) async -> AcceleratorChoice {
@@ -50,7 +57,8 @@ public struct AcceleratorChoice: Sendable, CustomStringConvertible {
             if result.passed {
                 return AcceleratorChoice(accelerator: .kvm, reason: "KVM trial boot reached the kernel in \(result.duration)")
             }
-            return AcceleratorChoice(accelerator: .tcg, reason: "KVM trial boot failed (\(result.outcome))")
+            let detail = result.qemuErrors.split(separator: "\n").first.map { ": \($0)" } ?? ""
+            return AcceleratorChoice(accelerator: .tcg, reason: "KVM trial boot failed (\(result.outcome)\(detail))")
         } catch {
             return AcceleratorChoice(accelerator: .tcg, reason: "KVM trial boot could not run: \(error)")
         }

@@ -80,7 +80,9 @@ public struct MachineSpec: Sendable {
         var machine = "q35"
         if firmware.enforcesSecureBoot { machine += ",smm=on" }
         var args = [
-            "-machine", machine, "-accel", accelerator.rawValue, "-cpu", "max",
+            "-machine", machine, "-accel", accelerator.rawValue,
+            // KVM passes the host CPU through; TCG emulates the richest model it has.
+            "-cpu", accelerator == .kvm ? "host" : "max",
             "-m", String(memoryMiB), "-smp", String(cpus),
             "-display", "none", "-nodefaults", "-no-reboot",
             "-serial", "stdio", "-monitor", "none",
