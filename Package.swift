@@ -4,7 +4,8 @@
 //
 // Layers (dependencies point down only):
 //   CLIs      emts-iso, install-os            argument parsing and output only
-//   features  BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
+//   features  MicroOS                         read the µOS initramfs, plan edits, rewrite it in one stream
+//             BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
 //   kits      ArchiveKit, ISOKit, DiskKit     one Swift wrapper per C library, typed errors
 //             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
 //   C         CArchive, CISOFS, CBlkid, CParted   module map + shim header only
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // C: one system library per C library, found with pkg-config.
@@ -43,6 +45,10 @@ let package = Package(
 
         // Features.
         .target(name: "Release", swiftSettings: strict),
+        .target(name: "MicroOS", dependencies: [
+            "ArchiveKit",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .target(name: "BootTest", dependencies: [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Subprocess", package: "swift-subprocess"),
@@ -51,7 +57,7 @@ let package = Package(
 
         // CLIs.
         .executableTarget(name: "emts-iso", dependencies: [
-            "Release", "BootTest",
+            "Release", "BootTest", "MicroOS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -67,6 +73,7 @@ let package = Package(
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BootTest"]),
+        .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit"]),
     ]
 )

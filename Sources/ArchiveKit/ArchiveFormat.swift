@@ -4,7 +4,7 @@ import CArchive
 public enum ArchiveFormat: String, Sendable, CaseIterable, Codable {
     /// SVR4 "newc" cpio, the format of Linux initramfs segments.
     case cpioNewc = "cpio-newc"
-    /// POSIX pax tar, writing extended headers only where needed (xattrs, long names, big sizes).
+    /// POSIX pax tar: extended headers carry what ustar cannot (xattrs, sub-second times, long names, big sizes).
     case tarPax = "tar-pax"
     /// GNU tar.
     case tarGNU = "tar-gnu"
@@ -14,7 +14,7 @@ public enum ArchiveFormat: String, Sendable, CaseIterable, Codable {
     var code: Int32 {
         switch self {
         case .cpioNewc: ARCHIVE_FORMAT_CPIO_SVR4_NOCRC
-        case .tarPax: ARCHIVE_FORMAT_TAR_PAX_RESTRICTED
+        case .tarPax: ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE
         case .tarGNU: ARCHIVE_FORMAT_TAR_GNUTAR
         case .tarUstar: ARCHIVE_FORMAT_TAR_USTAR
         }

@@ -7,7 +7,7 @@ import Glibc
 ///
 /// The reader never loads the whole archive: entries come in order and each entry's data is read
 /// (or skipped) before the next header. It is not thread-safe; use one reader per task.
-public final class ArchiveReader {
+public final class ArchiveReader: ByteSource {
     /// What the reader accepts.
     public enum Mode: Sendable {
         /// Any of the given container formats, behind any supported compression filter.
@@ -97,13 +97,16 @@ public final class ArchiveReader {
 
     /// Reads up to `buffer.count` bytes of the current entry's data; 0 at the end of the entry.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let count = archive_read_data(handle, buffer.baseAddress, buffer.count)
-        if count < 0 {
+        while true {
+            let count = archive_read_data(handle, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
             let code = Int32(truncatingIfNeeded: count)
-            if code == ARCHIVE_WARN { recordWarning("reading data"); return 0 }
-            throw sourceContext?.failure ?? ArchiveError.from(handle, code: code, operation: "reading data", input: input)
+            // A warning is not the end of the data: note it and read on.
+            guard code == ARCHIVE_WARN else {
+                throw sourceContext?.failure ?? ArchiveError.from(handle, code: code, operation: "reading data", input: input)
+            }
+            recordWarning("reading data")
         }
-        return count
     }
 
     /// Reads the rest of the current entry's data into memory, refusing more than `limit` bytes.
@@ -142,7 +145,8 @@ public final class ArchiveReader {
     /// The detected container format, once a header has been read.
     public var format: ArchiveFormat? { ArchiveFormat(code: archive_format(handle)) }
 
-    /// Bytes consumed from the underlying (compressed) input so far.
+    /// Bytes the decompressor has consumed from the underlying input so far (not what was read ahead): once a
+    /// compressed stream has been read to its end, exactly where that stream ends.
     public var compressedBytesRead: Int64 { archive_filter_bytes(handle, -1) }
 
     /// Bytes of uncompressed archive stream produced so far.

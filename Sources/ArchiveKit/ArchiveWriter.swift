@@ -115,10 +115,11 @@ public final class ArchiveWriter {
         if pendingData > 0 { try data.withUnsafeBytes { try write($0) } }
     }
 
-    /// Copies the current entry's data from `reader` into this archive, streaming.
-    public func copyData(from reader: ArchiveReader, buffer: UnsafeMutableRawBufferPointer) throws {
+    /// Copies the current entry's data from `source` (typically another archive's reader, positioned on an
+    /// entry) into this archive, streaming.
+    public func copyData(from source: any ByteSource, buffer: UnsafeMutableRawBufferPointer) throws {
         while true {
-            let count = try reader.read(into: buffer)
+            let count = try source.read(into: buffer)
             if count == 0 { return }
             try write(UnsafeRawBufferPointer(rebasing: buffer[0 ..< count]))
         }

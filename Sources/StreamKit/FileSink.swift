@@ -6,6 +6,12 @@ public struct FileStreamError: Error, CustomStringConvertible, Sendable {
     public var operation: String
     public var errno: Int32
 
+    public init(path: String, operation: String, errno: Int32) {
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+    }
+
     public var description: String { "\(path): \(operation): \(String(cString: strerror(errno)))" }
 }
 

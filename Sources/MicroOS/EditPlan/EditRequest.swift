@@ -1,0 +1,187 @@
+import Foundation
+
+/// What the user asked to change in the µOS rootfs, before it is checked against the rootfs
+/// (`EditPlan.resolve(_:against:)` turns it into concrete changes).
+///
+/// Paths may be written absolute (`/usr/bin/install-os`) or relative to the root; unit names may omit `.service`.
+public struct EditRequest: Codable, Sendable, Equatable {
+    /// The agent services the µOS enables and the installer medium must not run.
+    public static let agentUnits = ["tink-worker.service", "caddy.service", "fluent-bit.service", "device-discovery.service"]
+
+    /// The request `emts-iso build` starts from: the agent units disabled, nothing else.
+    public static var standard: EditRequest { EditRequest(disableUnits: agentUnits) }
+
+    /// mtime of added entries when the request names none: the epoch, so builds are reproducible.
+    public static let defaultMtime: Int64 = 0
+
+    /// Units to mask and whose enablement links to remove.
+    public var disableUnits: [String]
+    /// Units to enable as their `[Install]` section says (the unit file may be one of `files`).
+    public var enableUnits: [String]
+    public var files: [File]
+    public var directories: [Directory]
+    public var symlinks: [Symlink]
+    /// mtime (seconds since the epoch) of everything added without its own: parent directories, masks, links.
+    public var mtime: Int64
+
+    public init(disableUnits: [String] = [], enableUnits: [String] = [], files: [File] = [],
+                directories: [Directory] = [], symlinks: [Symlink] = [], mtime: Int64 = EditRequest.defaultMtime) {
+        self.disableUnits = disableUnits
+        self.enableUnits = enableUnits
+        self.files = files
+        self.directories = directories
+        self.symlinks = symlinks
+        self.mtime = mtime
+    }
+
+    /// Asks for nothing.
+    public var isEmpty: Bool {
+        disableUnits.isEmpty && enableUnits.isEmpty && files.isEmpty && directories.isEmpty && symlinks.isEmpty
+    }
+
+    /// A regular file to add.
+    public struct File: Codable, Sendable, Equatable {
+        public var destination: String
+        public var source: FileSource
+        public var permissions: UInt32
+        public var uid: Int64
+        public var gid: Int64
+        /// `nil`: the request's `mtime`.
+        public var mtime: Int64?
+
+        public init(destination: String, source: FileSource, permissions: UInt32 = 0o644, uid: Int64 = 0,
+                    gid: Int64 = 0, mtime: Int64? = nil) {
+            self.destination = destination
+            self.source = source
+            self.permissions = permissions
+            self.uid = uid
+            self.gid = gid
+            self.mtime = mtime
+        }
+    }
+
+    /// A directory to add.
+    public struct Directory: Codable, Sendable, Equatable {
+        public var path: String
+        public var permissions: UInt32
+        public var uid: Int64
+        public var gid: Int64
+        public var mtime: Int64?
+
+        public init(path: String, permissions: UInt32 = 0o755, uid: Int64 = 0, gid: Int64 = 0, mtime: Int64? = nil) {
+            self.path = path
+            self.permissions = permissions
+            self.uid = uid
+            self.gid = gid
+            self.mtime = mtime
+        }
+    }
+
+    /// A symbolic link to add.
+    public struct Symlink: Codable, Sendable, Equatable {
+        public var path: String
+        public var target: String
+        public var uid: Int64
+        public var gid: Int64
+        public var mtime: Int64?
+
+        public init(path: String, target: String, uid: Int64 = 0, gid: Int64 = 0, mtime: Int64? = nil) {
+            self.path = path
+            self.target = target
+            self.uid = uid
+            self.gid = gid
+            self.mtime = mtime
+        }
+    }
+
+    /// Where an added file's bytes come from.
+    ///
+    /// JSON: `{"hostFile": "/path", "size": 123}` or `{"inline": "<base64>"}`.
+    public enum FileSource: Codable, Sendable, Equatable {
+        /// A file on the build host, with the size it had when the request was made (the writer checks it).
+        case hostFile(path: String, size: Int64)
+        /// The bytes themselves (small generated files such as unit files).
+        case inline([UInt8])
+
+        /// Data size in bytes.
+        public var size: Int64 {
+            switch self {
+            case .hostFile(_, let size): size
+            case .inline(let bytes): Int64(bytes.count)
+            }
+        }
+
+        /// A host file, measured now. This and `EditPlan.resolve` (for a unit file to enable) are the only places
+        /// the edit plan touches the host disk.
+        ///
+        /// - Throws: `EditPlanError.hostFile` when it does not exist or is not a regular file.
+        public static func hostFile(at path: String) throws -> FileSource {
+            let attributes: [FileAttributeKey: Any]
+            do {
+                attributes = try FileManager.default.attributesOfItem(atPath: path)
+            } catch {
+                throw EditPlanError.hostFile(path: path, message: "cannot read: \(error.localizedDescription)")
+            }
+            guard attributes[.type] as? FileAttributeType == .typeRegular else {
+                throw EditPlanError.hostFile(path: path, message: "not a regular file")
+            }
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            return .hostFile(path: path, size: size)
+        }
+
+        /// The bytes: inline ones, or the host file read whole.
+        func contents() throws -> [UInt8] {
+            switch self {
+            case .inline(let bytes):
+                return bytes
+            case .hostFile(let path, _):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw EditPlanError.hostFile(path: path, message: "cannot read")
+                }
+                return [UInt8](data)
+            }
+        }
+
+        private enum CodingKeys: String, CodingKey { case hostFile, size, inline }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if let path = try container.decodeIfPresent(String.self, forKey: .hostFile) {
+                self = .hostFile(path: path, size: try container.decode(Int64.self, forKey: .size))
+            } else {
+                let text = try container.decode(String.self, forKey: .inline)
+                guard let data = Data(base64Encoded: text) else {
+                    throw DecodingError.dataCorruptedError(forKey: .inline, in: container, debugDescription: "not base64")
+                }
+                self = .inline([UInt8](data))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            switch self {
+            case .hostFile(let path, let size):
+                try container.encode(path, forKey: .hostFile)
+                try container.encode(size, forKey: .size)
+            case .inline(let bytes):
+                try container.encode(Data(bytes).base64EncodedString(), forKey: .inline)
+            }
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case disableUnits, enableUnits, files, directories, symlinks, mtime
+    }
+
+    /// Absent keys mean "nothing of that kind" (and the default mtime).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            disableUnits: try container.decodeIfPresent([String].self, forKey: .disableUnits) ?? [],
+            enableUnits: try container.decodeIfPresent([String].self, forKey: .enableUnits) ?? [],
+            files: try container.decodeIfPresent([File].self, forKey: .files) ?? [],
+            directories: try container.decodeIfPresent([Directory].self, forKey: .directories) ?? [],
+            symlinks: try container.decodeIfPresent([Symlink].self, forKey: .symlinks) ?? [],
+            mtime: try container.decodeIfPresent(Int64.self, forKey: .mtime) ?? EditRequest.defaultMtime)
+    }
+}

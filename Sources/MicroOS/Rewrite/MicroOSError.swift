@@ -1,0 +1,23 @@
+/// Failures of the µOS rewrite that are about the µOS's shape rather than a broken stream.
+public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
+    case nestedArchiveMissing(input: String, name: String)
+    case nestedArchiveTwice(input: String, name: String)
+    case nestedArchiveEmpty(input: String)
+    case removedHardlinkTarget(input: String, entry: String, target: String)
+    case output(path: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .nestedArchiveMissing(let input, let name):
+            "\(input): no nested root filesystem archive \(name) in the initramfs (is this the µOS initramfs?)"
+        case .nestedArchiveTwice(let input, let name):
+            "\(input): the initramfs holds \(name) more than once"
+        case .nestedArchiveEmpty(let input):
+            "\(input): the nested root filesystem archive has no entries"
+        case .removedHardlinkTarget(let input, let entry, let target):
+            "\(input): \(entry) is a hard link to \(target), which the edit plan removes"
+        case .output(let path, let message):
+            "\(path): \(message)"
+        }
+    }
+}

@@ -1,0 +1,275 @@
+import ArchiveKit
+import Foundation
+
+/// Reads the µOS initramfs and writes the edited one, in one streaming pass each, never unpacking anything
+/// onto the disk.
+///
+/// The nested root filesystem archive is rewritten entry by entry: unchanged entries are copied with all their
+/// metadata, planned removals are skipped, planned additions are appended. Its compression runs on a second
+/// thread. The new nested archive goes into a plain cpio segment of its own: it is already compressed, so
+/// compressing it again would only cost time, and a plain segment lets its size be written after its data.
+/// The kernel unpacks every segment into the same root, so the result is the same tree.
+public enum MicroOSRewriter {
+    static let copyBufferSize = 1 << 20
+
+    /// Streams through the initramfs and the nested archive once, indexing the root filesystem.
+    /// - Throws: `InitramfsError`, `ArchiveError`, `EditPlanError` (an unsafe entry path) or `MicroOSError`.
+    public static func scan(initramfs path: String, options: RewriteOptions = RewriteOptions()) throws -> MicroOSScan {
+        let reader = try InitramfsReader(path: path)
+        var index = RootfsIndex()
+        var nested: NestedArchiveFacts?
+        var outerEntries = 0
+        var outerFileBytes: Int64 = 0
+        while let item = try reader.next() {
+            let entry = item.entry
+            _ = try RootPath.normalize(entry.path)
+            if entry.kind == .regular { outerFileBytes += entry.size }
+            guard options.isNested(entry.path), entry.kind == .regular else {
+                outerEntries += 1
+                try reader.skipData()
+                continue
+            }
+            let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
+            let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
+            var facts = NestedArchiveFacts(path: entry.path, compression: .none, entries: 0, bytes: entry.size, unpackedBytes: 0)
+            while let inner = try tar.next() {
+                let normalized = try RootPath.normalize(inner.path)
+                try index.add(inner)
+                facts.entries += 1
+                if inner.kind == .regular, inner.hardlinkTarget == nil { facts.unpackedBytes += inner.size }
+                if index.wantsContents(of: normalized) {
+                    index.recordContents(try tar.readAll(limit: index.contentLimit), of: normalized)
+                }
+            }
+            facts.compression = tar.filters.first ?? .none
+            nested = facts
+        }
+        guard let nested else {
+            throw MicroOSError.nestedArchiveMissing(input: path, name: options.nestedName)
+        }
+        return MicroOSScan(index: index, layout: try reader.finishedLayout(), nested: nested, outerEntries: outerEntries,
+                           outerFileBytes: outerFileBytes)
+    }
+
+    /// Writes the initramfs at `path` edited by `plan` to `output`, atomically: the result appears under
+    /// `output` only when complete; on any failure nothing is left behind.
+    /// - Throws: what `scan` throws, plus `FileStreamError` for the output and `MicroOSError`.
+    public static func rewrite(initramfs path: String, plan: EditPlan, output: String,
+                               options: RewriteOptions = RewriteOptions(),
+                               progress: ((RewriteProgress) -> Void)? = nil) throws -> RewriteReport {
+        let temporary = try TemporaryOutput(for: output)
+        do {
+            var report = try rewrite(path, plan: plan, into: temporary.file, options: options, progress: progress)
+            try temporary.commit()
+            report.output = output
+            return report
+        } catch {
+            temporary.discard()
+            throw error
+        }
+    }
+
+    private static func rewrite(_ path: String, plan: EditPlan, into file: FileSink, options: RewriteOptions,
+                                progress: ((RewriteProgress) -> Void)?) throws -> RewriteReport {
+        let reader = try InitramfsReader(path: path)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: copyBufferSize, alignment: 16)
+        defer { buffer.deallocate() }
+
+        var segment = OuterSegment(file: file, output: file.path)
+        var nestedIn: NestedArchiveFacts?
+        var nestedOut: NestedArchiveFacts?
+        var outerEntries = 0
+        var outerFileBytes: Int64 = 0
+        var removed = 0
+        var added = 0
+        var inputSegment = -1
+        while let item = try reader.next() {
+            let entry = item.entry
+            _ = try RootPath.normalize(entry.path)
+            if item.segment != inputSegment {
+                // Each input segment starts a new output segment, so a plain early cpio stays first and plain.
+                try segment.finish()
+                inputSegment = item.segment
+            }
+            let compression = item.compression == .none ? ArchiveFilter.none : options.outerCompression
+            if options.isNested(entry.path), entry.kind == .regular {
+                guard nestedIn == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
+                try segment.finish()
+                let result = try rewriteNested(entry, from: reader, input: path, plan: plan, into: file,
+                                               options: options, buffer: buffer) { done in
+                    progress?(RewriteProgress(phase: "rewriting \(entry.path)", bytesDone: done, bytesTotal: entry.size))
+                }
+                nestedIn = result.input
+                nestedOut = result.output
+                removed = result.removed
+                added = result.added
+                outerFileBytes += result.output.bytes
+                continue
+            }
+            outerEntries += 1
+            if entry.kind == .regular { outerFileBytes += entry.size }
+            let writer = try segment.writer(compression: compression, options: options.outerFilterOptions(for: compression))
+            try writer.writeHeader(entry)
+            if entry.carriesData { try writer.copyData(from: reader, buffer: buffer) } else { try reader.skipData() }
+        }
+        try segment.finish()
+        guard let nestedIn, let nestedOut else {
+            throw MicroOSError.nestedArchiveMissing(input: path, name: options.nestedName)
+        }
+        try file.close()
+        return RewriteReport(
+            input: path, output: file.path, inputLayout: try reader.finishedLayout(), outputBytes: file.offset,
+            outerCompression: options.outerCompression, outerEntries: outerEntries,
+            nestedIn: nestedIn, nestedOut: nestedOut, removed: removed, added: added,
+            ramNeededBytes: file.offset + outerFileBytes + nestedOut.unpackedBytes)
+    }
+
+    private struct NestedResult {
+        var input: NestedArchiveFacts
+        var output: NestedArchiveFacts
+        var removed: Int
+        var added: Int
+    }
+
+    /// Copies the nested archive entry by entry through the plan into a plain cpio segment of its own.
+    private static func rewriteNested(_ entry: ArchiveEntry, from reader: InitramfsReader, input path: String, plan: EditPlan,
+                                      into file: FileSink, options: RewriteOptions,
+                                      buffer: UnsafeMutableRawBufferPointer,
+                                      progress: (Int64) -> Void) throws -> NestedResult {
+        let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
+        let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
+        var inputFacts = NestedArchiveFacts(path: entry.path, compression: .none, entries: 0, bytes: entry.size, unpackedBytes: 0)
+        var outputFacts = inputFacts
+        var removed = 0
+        var pipeline: NestedPipeline?
+        // Added entries are spelled like the archive's own ("./etc/x" after GNU tar, "etc/x" otherwise).
+        var prefix = ""
+        defer { pipeline?.abandon() }
+        var header = entry
+        header.size = 0
+
+        while let inner = try tar.next() {
+            inputFacts.entries += 1
+            if inputFacts.entries % 256 == 0 { progress(tar.compressedBytesRead) }
+            if inner.kind == .regular, inner.hardlinkTarget == nil { inputFacts.unpackedBytes += inner.size }
+            if pipeline == nil {
+                // The nested compression is known once the first header has been read.
+                inputFacts.compression = tar.filters.first ?? .none
+                prefix = inner.path.hasPrefix("./") ? "./" : ""
+                pipeline = try NestedPipeline(file: file, header: header, name: name, compression: inputFacts.compression,
+                                              options: options.nestedFilterOptions(inputFacts.compression))
+            }
+            let normalized = try RootPath.normalize(inner.path)
+            if plan.removes(normalized) {
+                removed += 1
+                try tar.skipData()
+                continue
+            }
+            if let link = inner.hardlinkTarget, plan.removes(try RootPath.normalize(link)) {
+                throw MicroOSError.removedHardlinkTarget(input: name, entry: inner.path, target: link)
+            }
+            try pipeline!.writer.writeHeader(inner)
+            outputFacts.entries += 1
+            if inner.kind == .regular, inner.hardlinkTarget == nil { outputFacts.unpackedBytes += inner.size }
+            if inner.carriesData { try pipeline!.writer.copyData(from: tar, buffer: buffer) } else { try tar.skipData() }
+        }
+        guard var pipeline else { throw MicroOSError.nestedArchiveEmpty(input: name) }
+        for addition in plan.additions {
+            var added = addition.archiveEntry
+            added.path = prefix + added.path
+            added.size = addition.size
+            try pipeline.writer.writeHeader(added)
+            outputFacts.entries += 1
+            if added.kind == .regular {
+                outputFacts.unpackedBytes += added.size
+                try addition.source?.copy(into: pipeline.writer, buffer: buffer)
+            }
+        }
+        outputFacts.bytes = try pipeline.finish()
+        progress(entry.size)
+        outputFacts.compression = inputFacts.compression
+        return NestedResult(input: inputFacts, output: outputFacts, removed: removed, added: plan.additions.count)
+    }
+}
+
+/// The nested archive's writing pipeline: tar writer → (thread) → compressor → cpio entry in the output file.
+private struct NestedPipeline {
+    let writer: ArchiveWriter
+    private let threaded: ThreadedSink
+    private let compressor: CompressingSink
+    private let entry: CpioStreamEntry
+    private var done = false
+
+    init(file: FileSink, header: ArchiveEntry, name: String, compression: ArchiveFilter, options: [ArchiveOption]) throws {
+        entry = try CpioStreamEntry(in: file, entry: header)
+        compressor = try CompressingSink(into: entry, name: name, filter: compression, options: options)
+        threaded = ThreadedSink(compressor, name: "emts-compress")
+        // pax keeps every xattr (security.selinux), long name and big file; it writes extended headers only
+        // where an entry needs one.
+        // xattrs only as SCHILY.xattr records, which GNU tar and busybox read (libarchive would add a second,
+        // LIBARCHIVE.xattr copy that GNU tar warns about).
+        writer = try ArchiveWriter(sink: threaded, name: name, format: .tarPax,
+                                   options: [ArchiveOption(module: "pax", key: "xattrheader", value: "SCHILY")])
+    }
+
+    /// Ends the archive, drains the compressor, completes the cpio entry; returns the compressed size.
+    mutating func finish() throws -> Int64 {
+        try writer.close()
+        try threaded.close()
+        try compressor.close()
+        try entry.finish()
+        done = true
+        return entry.size
+    }
+
+    func abandon() {
+        if !done { threaded.abandon() }
+    }
+}
+
+/// The output's current outer cpio segment: opened on the first entry that needs it, closed (and padded to the
+/// 4-byte boundary the kernel requires between segments) when the input's segment ends or the nested archive
+/// interrupts it.
+private struct OuterSegment {
+    let file: FileSink
+    let output: String
+    private var writer: ArchiveWriter?
+    private var compression: ArchiveFilter = .none
+
+    init(file: FileSink, output: String) {
+        self.file = file
+        self.output = output
+    }
+
+    mutating func writer(compression: ArchiveFilter, options: [ArchiveOption]) throws -> ArchiveWriter {
+        if let writer, self.compression == compression { return writer }
+        try finish()
+        let writer = try ArchiveWriter(sink: file, name: output, format: .cpioNewc, filter: compression, options: options)
+        self.writer = writer
+        self.compression = compression
+        return writer
+    }
+
+    mutating func finish() throws {
+        guard let writer else { return }
+        try writer.close()
+        self.writer = nil
+        try file.pad(toMultipleOf: 4)
+    }
+}
+
+extension RewriteOptions {
+    func outerFilterOptions(for filter: ArchiveFilter) -> [ArchiveOption] {
+        filter == outerCompression ? outerFilterOptions : []
+    }
+}
+
+extension InitramfsReader {
+    /// The layout, which the reader knows once it has read past the last entry.
+    func finishedLayout() throws -> InitramfsLayout {
+        guard let layout else {
+            throw MicroOSError.output(path: path, message: "the initramfs was not read to its end")
+        }
+        return layout
+    }
+}

@@ -1,0 +1,41 @@
+import ArchiveKit
+
+/// How the µOS initramfs is rewritten.
+public struct RewriteOptions: Sendable, Codable, Equatable {
+    /// The nested root filesystem archive, as named in the initramfs (leading `./` or `/` ignored).
+    public var nestedName: String
+    /// Compression of the initramfs segments that were compressed in the input (plain segments, such as an
+    /// early-microcode cpio, stay plain: the kernel's early loader reads them uncompressed).
+    public var outerCompression: ArchiveFilter
+    /// Compression level of the nested archive, nil for the filter's default (gzip 6).
+    public var nestedLevel: Int?
+
+    public init(nestedName: String = "rootfs.tar.gz", outerCompression: ArchiveFilter = .gzip, nestedLevel: Int? = nil) {
+        self.nestedName = nestedName
+        self.outerCompression = outerCompression
+        self.nestedLevel = nestedLevel
+    }
+
+    /// The compressions `--compression` accepts for the outer archive.
+    public static let outerCompressions: [ArchiveFilter] = [.gzip, .zstd, .xz, .none]
+
+    /// Options for the outer filter: zstd and xz compress on both cores.
+    var outerFilterOptions: [ArchiveOption] {
+        switch outerCompression {
+        case .zstd, .xz: [.threads(2, for: outerCompression)]
+        default: []
+        }
+    }
+
+    func nestedFilterOptions(_ filter: ArchiveFilter) -> [ArchiveOption] {
+        var options: [ArchiveOption] = []
+        if let nestedLevel { options.append(.level(nestedLevel, for: filter)) }
+        if filter == .zstd || filter == .xz { options.append(.threads(2, for: filter)) }
+        return options
+    }
+
+    /// Whether an initramfs entry path names the nested archive.
+    func isNested(_ path: String) -> Bool {
+        Initramfs.normalizedName(path) == Initramfs.normalizedName(nestedName)
+    }
+}

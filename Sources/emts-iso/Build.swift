@@ -1,0 +1,98 @@
+import ArchiveKit
+import ArgumentParser
+import Foundation
+import MicroOS
+import Release
+
+/// `emts-iso build`: the µOS edited for installing (agents off, files added), written in one streaming pass.
+struct Build: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Build the EMT-S install medium from the µOS.",
+        discussion: """
+        Reads the µOS initramfs and its nested root filesystem archive in one stream, disables the provisioning \
+        agents (mask + removal of their enablement links), adds files, and writes the new initramfs. Nothing is \
+        unpacked onto the disk; outputs appear only when complete.
+
+        Until the ISO writer lands, --initramfs-only DIR is the output: DIR/vmlinuz, DIR/initramfs.img and \
+        DIR/manifest.json.
+        """)
+
+    @Option(help: "The µOS kernel (an x86 bzImage).")
+    var kernel: String
+
+    @Option(help: "The µOS initramfs (newc cpio segments, plain or gzip/zstd/xz/lz4/bzip2-compressed).")
+    var initramfs: String
+
+    @Option(name: .customLong("disable-unit"),
+            help: "A unit to disable (repeatable). Default: tink-worker, caddy, fluent-bit, device-discovery.")
+    var disableUnits: [String] = []
+
+    @Option(name: .customLong("add"), help: ArgumentHelp("Add a host file to the µOS root (repeatable).", valueName: "FILE:DEST"))
+    var additions: [String] = []
+
+    @Option(help: "Compression of the initramfs: gzip, zstd, xz or none.")
+    var compression: String = "gzip"
+
+    @Option(help: "Name of the nested root filesystem archive in the initramfs.")
+    var nestedName: String = "rootfs.tar.gz"
+
+    @Option(name: .customLong("initramfs-only"), help: ArgumentHelp("Write vmlinuz, initramfs.img and manifest.json into DIR.", valueName: "DIR"))
+    var initramfsOnly: String?
+
+    @Flag(help: "Print the edit plan and write nothing.")
+    var dryRun = false
+
+    @Flag(help: "Machine-readable output: JSON lines of events on standard output.")
+    var json = false
+
+    func validate() throws {
+        guard ArchiveFilter(rawValue: compression).map(RewriteOptions.outerCompressions.contains) == true else {
+            throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compression))")
+        }
+        if initramfsOnly == nil && !dryRun {
+            throw ValidationError("give --initramfs-only DIR (ISO output arrives with the hybrid ISO writer) or --dry-run")
+        }
+        for addition in additions where !addition.contains(":") {
+            throw ValidationError("--add takes FILE:DEST (got \(addition))")
+        }
+    }
+
+    func run() async throws {
+        let console = Console(json: json)
+        do {
+            let inputs = try makeInputs()
+            let plan = try MicroOSBuild.plan(inputs)
+            if dryRun {
+                console.plan(plan)
+                return
+            }
+            let directory = initramfsOnly!
+            let manifest = try MicroOSBuild.writeInitramfsPair(inputs, plan: plan, into: directory,
+                                                               tool: "emts-iso \(Release.version)") { progress in
+                console.progress(progress)
+            }
+            console.done(manifest, directory: directory)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            console.failure(error)
+            throw ExitCode.failure
+        }
+    }
+
+    private func makeInputs() throws -> MicroOSInputs {
+        let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int64.init) ?? EditRequest.defaultMtime
+        var request = EditRequest(disableUnits: disableUnits.isEmpty ? EditRequest.agentUnits : disableUnits, mtime: epoch)
+        for addition in additions {
+            let split = addition.firstIndex(of: ":")!
+            let source = String(addition[..<split])
+            let destination = String(addition[addition.index(after: split)...])
+            let permissions = ((try? FileManager.default.attributesOfItem(atPath: source)[.posixPermissions]) as? NSNumber)?
+                .uint32Value ?? 0o644
+            request.files.append(EditRequest.File(destination: destination, source: try .hostFile(at: source),
+                                                  permissions: permissions & 0o111 != 0 ? 0o755 : 0o644))
+        }
+        return MicroOSInputs(kernel: kernel, initramfs: initramfs, request: request,
+                             options: RewriteOptions(nestedName: nestedName, outerCompression: ArchiveFilter(rawValue: compression)!))
+    }
+}

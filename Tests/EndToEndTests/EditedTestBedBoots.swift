@@ -1,0 +1,50 @@
+import ArchiveKit
+import BootTest
+import Foundation
+import MicroOS
+import Testing
+
+/// Boots the test bed µOS after `emts-iso`'s edit: the agents must stay down and show as masked.
+@Suite struct EditedTestBedBoots {
+    /// A unit added by the edit that reports, on the serial console, how systemd sees each agent.
+    static let checkUnit = """
+        [Unit]
+        Description=emts-iso test: report agent enablement
+        After=multi-user.target
+
+        [Service]
+        Type=oneshot
+        ExecStart=/bin/sh -c 'for u in \(TestBed.agents.map { "\($0).service" }.joined(separator: " ")); do echo "EMTS-CHECK $u $(systemctl is-enabled $u)" > /dev/ttyS0; done'
+
+        [Install]
+        WantedBy=multi-user.target
+        """
+
+    @Test("Edited µOS reaches multi-user with every agent masked", arguments: TestBed.Variant.allCases)
+    func agentsStayDown(variant: TestBed.Variant) async throws {
+        let bed = try TestBed.shared()
+        let work = TestBed.logDirectory.appendingPathComponent("edited-\(variant.rawValue)")
+        try? FileManager.default.removeItem(at: work)
+        var request = EditRequest.standard
+        request.files.append(EditRequest.File(destination: "/usr/lib/systemd/system/emts-check.service",
+                                              source: .inline(Array(Self.checkUnit.utf8))))
+        request.enableUnits.append("emts-check.service")
+        let inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(variant).path, request: request)
+        let plan = try MicroOSBuild.plan(inputs)
+        let manifest = try MicroOSBuild.writeInitramfsPair(inputs, plan: plan, into: work.path, tool: "test")
+        #expect(manifest.rewrite.removed == 4)
+
+        let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
+        let spec = MachineSpec(source: .kernel(kernel: work.appendingPathComponent("vmlinuz"),
+                                               initrd: work.appendingPathComponent("initramfs.img"),
+                                               commandLine: TestBed.commandLine))
+        let markers = ["EMTS-INIT rootfs unpacked", "EMTS-TESTBED-MODULES nbd=yes", "EMTS-TESTBED-READY multi-user"]
+            + TestBed.agents.map { "EMTS-CHECK \($0).service masked" }
+        let failures = BootExpectation.knownFailures + TestBed.agents.map { "EMTS-AGENT-STARTED \($0)" }
+        let result = try await BootRunner().boot(
+            spec, expecting: BootExpectation(markers: markers, failures: failures),
+            accelerator: accel.accelerator, log: work.appendingPathComponent("console.log"))
+        print("edited testbed \(variant.rawValue): \(result.summary)")
+        #expect(result.passed, "\(result.summary)")
+    }
+}
