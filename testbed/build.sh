@@ -59,7 +59,7 @@ XATTR_FIXTURES=(
 HARDLINK_A=usr/share/emts-testbed/hardlink-a
 HARDLINK_B=usr/share/emts-testbed/hardlink-b
 OUTPUT_FILES=(vmlinuz kernel-version kernel-config rootfs.tar.gz rootfs-packages.txt
-	initramfs-gzip.img initramfs-zstd.img initramfs-early.img testbed.json SHA256SUMS)
+	initramfs-gzip.img initramfs-zstd.img initramfs-early.img uos-image.tar.gz testbed.json SHA256SUMS)
 
 FORCE=0 VERIFY=0 PRUNE=0
 SCRATCH= TMP_OUT= STEP= T0=$SECONDS
@@ -486,10 +486,31 @@ make_initramfs() {
 	log "initramfs: cpio $CPIO_BYTES bytes; gzip $(stat -c %s "$TMP_OUT/initramfs-gzip.img"), zstd $(stat -c %s "$TMP_OUT/initramfs-zstd.img"), early $(stat -c %s "$TMP_OUT/initramfs-early.img") (early segment $EARLY_BYTES)"
 }
 
+# The other form the µOS comes in: the image tarball generate-tink-initramfs.sh consumes. The whole root,
+# plus boot/vmlinuz-*, a dracut-style boot/initramfs-*.img (the outer initramfs without rootfs.tar.gz),
+# System.map and config, and leftovers in tmp/ that the nesting must drop.
+make_uos_tarball() {
+	local stage=$SCRATCH/initramfs added=()
+	rm -f "$stage/rootfs.tar.gz"
+	make_cpio "$stage" | gzip -n -9 >"$SCRATCH/uos-initramfs.img"
+	install -m 0644 "$SCRATCH/uos-initramfs.img" "$ROOTFS/boot/initramfs-$KVER.img"
+	install -m 0644 "$TMP_OUT/vmlinuz" "$ROOTFS/boot/vmlinuz-$KVER"
+	install -m 0644 "$TMP_OUT/kernel-config" "$ROOTFS/boot/config-$KVER"
+	printf 'ffffffff81000000 T _text\n' >"$ROOTFS/boot/System.map-$KVER"
+	mkdir -p "$ROOTFS/tmp/image-build"
+	printf 'left over by the image build\n' >"$ROOTFS/tmp/image-build/leftover.txt"
+	added=("boot/initramfs-$KVER.img" "boot/vmlinuz-$KVER" "boot/config-$KVER" "boot/System.map-$KVER" tmp/image-build)
+	tar --xattrs --xattrs-include='*' --numeric-owner --sort=name -C "$ROOTFS" -cf "$SCRATCH/uos-image.tar" .
+	if [ "$XATTR_ROUTE" = tar ]; then add_xattrs_to_tar "$SCRATCH/uos-image.tar"; fi
+	gzip -n -c "$SCRATCH/uos-image.tar" >"$TMP_OUT/uos-image.tar.gz"
+	(cd "$ROOTFS" && rm -rf -- "${added[@]}")
+	log "uos-image.tar.gz: $(stat -c %s "$TMP_OUT/uos-image.tar.gz") bytes (root + boot/ kernel files + tmp/)"
+}
+
 # --- step 4: facts -------------------------------------------------------------------
 
 write_facts() {
-	(cd "$TMP_OUT" && sha256sum vmlinuz rootfs.tar.gz initramfs-*.img >SHA256SUMS.tmp)
+	(cd "$TMP_OUT" && sha256sum vmlinuz rootfs.tar.gz initramfs-*.img uos-image.tar.gz >SHA256SUMS.tmp)
 	local f
 	declare -A sizes
 	for f in vmlinuz rootfs.tar.gz initramfs-gzip.img initramfs-zstd.img initramfs-early.img; do
@@ -654,6 +675,7 @@ build() {
 	step rootfs-pack pack_rootfs
 	step rootfs-verify verify_rootfs_tar
 	step initramfs make_initramfs
+	step uos-tarball make_uos_tarball
 	step facts write_facts
 	if [ "$VERIFY" = 1 ]; then step boot-verify verify_boot "$TMP_OUT"; fi
 	publish

@@ -18,10 +18,14 @@ struct Build: AsyncParsableCommand {
         """)
 
     @Option(help: "The µOS kernel (an x86 bzImage).")
-    var kernel: String
+    var kernel: String?
 
     @Option(help: "The µOS initramfs (newc cpio segments, plain or gzip/zstd/xz/lz4/bzip2-compressed).")
-    var initramfs: String
+    var initramfs: String?
+
+    @Option(name: .customLong("uos-tarball"),
+            help: "The µOS image tarball instead of --kernel/--initramfs: its boot/vmlinuz-* and boot/initramfs-*.img are used, and the tarball (without tmp/ and kernel files) becomes the nested rootfs.")
+    var uosTarball: String?
 
     @Option(name: .customLong("disable-unit"),
             help: "A unit to disable (repeatable). Default: tink-worker, caddy, fluent-bit, device-discovery.")
@@ -46,6 +50,10 @@ struct Build: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        switch (kernel, initramfs, uosTarball) {
+        case (.some, .some, nil), (nil, nil, .some): break
+        default: throw ValidationError("give --kernel and --initramfs, or --uos-tarball")
+        }
         guard ArchiveFilter(rawValue: compression).map(RewriteOptions.outerCompressions.contains) == true else {
             throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compression))")
         }
@@ -61,7 +69,14 @@ struct Build: AsyncParsableCommand {
         let console = Console(json: json)
         do {
             let inputs = try makeInputs()
-            let plan = try MicroOSBuild.plan(inputs)
+            // A µOS tarball's kernel and initramfs are copied next to the outputs (or to TMPDIR for a dry run).
+            var workDirectory: String?
+            if let initramfsOnly, !dryRun {
+                try FileManager.default.createDirectory(atPath: initramfsOnly, withIntermediateDirectories: true)
+                workDirectory = initramfsOnly
+            }
+            let plan = try MicroOSBuild.plan(inputs, workDirectory: workDirectory)
+            defer { plan.discard() }
             if dryRun {
                 console.plan(plan)
                 return
@@ -92,7 +107,8 @@ struct Build: AsyncParsableCommand {
             request.files.append(EditRequest.File(destination: destination, source: try .hostFile(at: source),
                                                   permissions: permissions & 0o111 != 0 ? 0o755 : 0o644))
         }
-        return MicroOSInputs(kernel: kernel, initramfs: initramfs, request: request,
+        let source: MicroOSSource = uosTarball.map { .tarball($0) } ?? .initramfs(kernel: kernel!, initramfs: initramfs!)
+        return MicroOSInputs(source: source, request: request,
                              options: RewriteOptions(nestedName: nestedName, outerCompression: ArchiveFilter(rawValue: compression)!))
     }
 }

@@ -26,12 +26,12 @@ import Testing
     @Test func passesAndStopsTheMachineOnceMarkersAppear() async throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let runner = try runner(script: "echo booting; echo 'EMTS READY'; exec sleep 30", in: dir)
-        let started = ContinuousClock.now
+        let runner = try runner(script: "echo booting; echo 'EMTS READY'; exec sleep 600", in: dir)
         let result = try await runner.boot(try spec(dir), expecting: BootExpectation(markers: ["EMTS READY"]),
                                            accelerator: .tcg, log: dir.appendingPathComponent("console.log"))
         #expect(result.passed)
-        #expect(ContinuousClock.now - started < .seconds(20), "the machine is killed once the boot is decided")
+        // Had the machine not been killed, the run would have lasted the script's 600 s.
+        #expect(result.duration < .seconds(300), "the machine is killed once the boot is decided")
         let log = try String(contentsOf: result.log, encoding: .utf8)
         #expect(log == "booting\nEMTS READY\n")
     }
@@ -60,12 +60,11 @@ import Testing
     @Test func silentMachineIsStopped() async throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let runner = try runner(script: "echo hello; exec sleep 60", in: dir)
+        let runner = try runner(script: "echo hello; exec sleep 600", in: dir)
         let result = try await runner.boot(
-            try spec(dir), expecting: BootExpectation(markers: ["NEVER"], overallTimeout: .seconds(30), silenceTimeout: .seconds(1)),
+            try spec(dir), expecting: BootExpectation(markers: ["NEVER"], overallTimeout: .seconds(300), silenceTimeout: .seconds(1)),
             accelerator: .tcg, log: dir.appendingPathComponent("console.log"))
         #expect(result.outcome == .silent)
-        #expect(result.duration < .seconds(10))
     }
 
     @Test func missingInputIsNamed() async throws {

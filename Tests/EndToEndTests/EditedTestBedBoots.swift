@@ -20,20 +20,17 @@ import Testing
         WantedBy=multi-user.target
         """
 
-    @Test("Edited µOS reaches multi-user with every agent masked", arguments: TestBed.Variant.allCases)
-    func agentsStayDown(variant: TestBed.Variant) async throws {
-        let bed = try TestBed.shared()
-        let work = TestBed.logDirectory.appendingPathComponent("edited-\(variant.rawValue)")
-        try? FileManager.default.removeItem(at: work)
+    /// The standard edit plus the check unit.
+    static var request: EditRequest {
         var request = EditRequest.standard
         request.files.append(EditRequest.File(destination: "/usr/lib/systemd/system/emts-check.service",
-                                              source: .inline(Array(Self.checkUnit.utf8))))
+                                              source: .inline(Array(checkUnit.utf8))))
         request.enableUnits.append("emts-check.service")
-        let inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(variant).path, request: request)
-        let plan = try MicroOSBuild.plan(inputs)
-        let manifest = try MicroOSBuild.writeInitramfsPair(inputs, plan: plan, into: work.path, tool: "test")
-        #expect(manifest.rewrite.removed == 4)
+        return request
+    }
 
+    /// Boots `work/vmlinuz` + `work/initramfs.img`, expecting multi-user with every agent masked and none started.
+    static func bootEdited(_ work: URL, bed: TestBed) async throws -> BootResult {
         let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
         let spec = MachineSpec(source: .kernel(kernel: work.appendingPathComponent("vmlinuz"),
                                                initrd: work.appendingPathComponent("initramfs.img"),
@@ -41,9 +38,22 @@ import Testing
         let markers = ["EMTS-INIT rootfs unpacked", "EMTS-TESTBED-MODULES nbd=yes", "EMTS-TESTBED-READY multi-user"]
             + TestBed.agents.map { "EMTS-CHECK \($0).service masked" }
         let failures = BootExpectation.knownFailures + TestBed.agents.map { "EMTS-AGENT-STARTED \($0)" }
-        let result = try await BootRunner().boot(
+        return try await BootRunner().boot(
             spec, expecting: BootExpectation(markers: markers, failures: failures),
             accelerator: accel.accelerator, log: work.appendingPathComponent("console.log"))
+    }
+
+    @Test("Edited µOS reaches multi-user with every agent masked", arguments: TestBed.Variant.allCases)
+    func agentsStayDown(variant: TestBed.Variant) async throws {
+        let bed = try await TestBed.sharedAsync()
+        let work = TestBed.logDirectory.appendingPathComponent("edited-\(variant.rawValue)")
+        try? FileManager.default.removeItem(at: work)
+        let inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(variant).path, request: Self.request)
+        let manifest = try await offloaded {
+            try MicroOSBuild.writeInitramfsPair(inputs, plan: try MicroOSBuild.plan(inputs), into: work.path, tool: "test")
+        }
+        #expect(manifest.rewrite.removed == 4)
+        let result = try await Self.bootEdited(work, bed: bed)
         print("edited testbed \(variant.rawValue): \(result.summary)")
         #expect(result.passed, "\(result.summary)")
     }

@@ -30,6 +30,8 @@ struct TestBed: Sendable {
     var kernel: URL { directory.appendingPathComponent("vmlinuz") }
     func initramfs(_ variant: Variant) -> URL { directory.appendingPathComponent("initramfs-\(variant.rawValue).img") }
     var rootfs: URL { directory.appendingPathComponent("rootfs.tar.gz") }
+    /// The µOS image tarball form (root + boot/ kernel files + tmp/).
+    var uosTarball: URL { directory.appendingPathComponent("uos-image.tar.gz") }
 
     /// Where this test run writes console logs.
     static let logDirectory: URL = {
@@ -73,7 +75,7 @@ struct TestBed: Sendable {
 
     private static func validated(_ directory: URL) throws -> TestBed {
         let bed = TestBed(directory: directory)
-        let needed = [bed.kernel, bed.rootfs] + Variant.allCases.map(bed.initramfs)
+        let needed = [bed.kernel, bed.rootfs, bed.uosTarball] + Variant.allCases.map(bed.initramfs)
         for file in needed where !FileManager.default.isReadableFile(atPath: file.path) {
             throw TestBedError.incomplete("\(directory.path) lacks \(file.lastPathComponent)")
         }
@@ -90,5 +92,20 @@ enum TestBedError: Error, CustomStringConvertible {
         case .build(let text): "test bed could not be built: \(text)"
         case .incomplete(let text): "test bed is incomplete: \(text)"
         }
+    }
+}
+
+/// Runs blocking work (a µOS rewrite, a shell command) on a thread of its own, so it never occupies one of
+/// the few threads Swift concurrency shares with the QEMU harness's console readers and watchdogs.
+func offloaded<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+extension TestBed {
+    /// The shared test bed, located (or built) off the concurrency pool.
+    static func sharedAsync() async throws -> TestBed {
+        try await offloaded { try TestBed.shared() }
     }
 }

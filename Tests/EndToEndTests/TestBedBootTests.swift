@@ -11,7 +11,7 @@ import Testing
 
     @Test("Unmodified µOS reaches multi-user with all four agents", arguments: TestBed.Variant.allCases)
     func bootsToMultiUserWithAllAgents(variant: TestBed.Variant) async throws {
-        let bed = try TestBed.shared()
+        let bed = try await TestBed.sharedAsync()
         let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
         let spec = MachineSpec(source: .kernel(kernel: bed.kernel, initrd: bed.initramfs(variant),
                                                commandLine: TestBed.commandLine))
@@ -32,7 +32,7 @@ import Testing
 
     @Test("The µOS init refuses a root= other than tmpfs")
     func initRefusesAnotherRoot() async throws {
-        let bed = try TestBed.shared()
+        let bed = try await TestBed.sharedAsync()
         let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
         let commandLine = TestBed.commandLine.replacingOccurrences(of: "root=tmpfs", with: "root=/dev/sda2")
         let spec = MachineSpec(source: .kernel(kernel: bed.kernel, initrd: bed.initramfs(.gzip), commandLine: commandLine))

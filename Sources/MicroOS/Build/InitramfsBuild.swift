@@ -2,18 +2,28 @@ import ArchiveKit
 import Crypto
 import Foundation
 
+/// Where the µOS comes from.
+public enum MicroOSSource: Sendable, Equatable {
+    /// The µOS as shipped: a kernel and an initramfs that nests the root filesystem archive.
+    case initramfs(kernel: String, initramfs: String)
+    /// The µOS image tarball, with the kernel and initramfs in its `boot/`.
+    case tarball(String)
+}
+
 /// Everything `emts-iso build` needs to produce the edited µOS.
 public struct MicroOSInputs: Sendable {
-    public var kernel: String
-    public var initramfs: String
+    public var source: MicroOSSource
     public var request: EditRequest
     public var options: RewriteOptions
 
-    public init(kernel: String, initramfs: String, request: EditRequest, options: RewriteOptions = RewriteOptions()) {
-        self.kernel = kernel
-        self.initramfs = initramfs
+    public init(source: MicroOSSource, request: EditRequest, options: RewriteOptions = RewriteOptions()) {
+        self.source = source
         self.request = request
         self.options = options
+    }
+
+    public init(kernel: String, initramfs: String, request: EditRequest, options: RewriteOptions = RewriteOptions()) {
+        self.init(source: .initramfs(kernel: kernel, initramfs: initramfs), request: request, options: options)
     }
 }
 
@@ -22,6 +32,16 @@ public struct MicroOSPlan: Sendable {
     public var kernel: KernelInfo
     public var scan: MicroOSScan
     public var edits: EditPlan
+    /// The kernel and initramfs the build reads (copies out of a µOS tarball, or the inputs themselves).
+    public var kernelPath: String
+    public var initramfsPath: String
+    /// The rewrite options, with the root filesystem source resolved.
+    public var options: RewriteOptions
+    /// Copies taken out of a µOS tarball; `discard()` deletes them.
+    public var bootFiles: UOSBootFiles?
+
+    /// Deletes the temporary copies a tarball input needed. Call when done with the plan.
+    public func discard() { bootFiles?.remove() }
 }
 
 /// An output file with its digest, as the manifest lists it.
@@ -43,12 +63,35 @@ public struct MicroOSManifest: Codable, Sendable, Equatable {
 
 /// Builds the edited µOS (kernel + initramfs) from its inputs.
 public enum MicroOSBuild {
-    /// Validates the inputs and computes the edit plan, writing nothing.
-    public static func plan(_ inputs: MicroOSInputs) throws -> MicroOSPlan {
-        let kernel = try KernelImage.inspect(path: inputs.kernel)
-        let scan = try MicroOSRewriter.scan(initramfs: inputs.initramfs, options: inputs.options)
-        let edits = try EditPlan.resolve(inputs.request, against: scan.index)
-        return MicroOSPlan(kernel: kernel, scan: scan, edits: edits)
+    /// Validates the inputs and computes the edit plan. Writes nothing, except that a µOS tarball's kernel and
+    /// initramfs are copied into `workDirectory` (hidden temporary files that `MicroOSPlan.discard()` removes).
+    public static func plan(_ inputs: MicroOSInputs, workDirectory: String? = nil) throws -> MicroOSPlan {
+        var options = inputs.options
+        let kernelPath: String
+        let initramfsPath: String
+        var bootFiles: UOSBootFiles?
+        switch inputs.source {
+        case .initramfs(let kernel, let initramfs):
+            kernelPath = kernel
+            initramfsPath = initramfs
+        case .tarball(let tarball):
+            let directory = workDirectory ?? FileManager.default.temporaryDirectory.path
+            let boot = try UOSTarball.extractBoot(from: tarball, into: directory)
+            bootFiles = boot
+            kernelPath = boot.kernel
+            initramfsPath = boot.initramfs
+            options.rootfs = .tarball(path: tarball)
+        }
+        do {
+            let kernel = try KernelImage.inspect(path: kernelPath)
+            let scan = try MicroOSRewriter.scan(initramfs: initramfsPath, options: options)
+            let edits = try EditPlan.resolve(inputs.request, against: scan.index)
+            return MicroOSPlan(kernel: kernel, scan: scan, edits: edits, kernelPath: kernelPath,
+                               initramfsPath: initramfsPath, options: options, bootFiles: bootFiles)
+        } catch {
+            bootFiles?.remove()
+            throw error
+        }
     }
 
     /// Writes `vmlinuz`, `initramfs.img` and `manifest.json` into `directory` (created if needed). Each file
@@ -61,10 +104,10 @@ public enum MicroOSBuild {
         let manifestPath = "\(directory)/manifest.json"
         var written: [String] = []
         do {
-            let report = try MicroOSRewriter.rewrite(initramfs: inputs.initramfs, plan: plan.edits, output: initramfsPath,
-                                                     options: inputs.options, progress: progress)
+            let report = try MicroOSRewriter.rewrite(initramfs: plan.initramfsPath, plan: plan.edits, output: initramfsPath,
+                                                     options: plan.options, progress: progress)
             written.append(initramfsPath)
-            try copyFile(inputs.kernel, to: kernelPath)
+            try copyFile(plan.kernelPath, to: kernelPath)
             written.append(kernelPath)
             let manifest = MicroOSManifest(
                 tool: tool, kernel: plan.kernel, request: inputs.request, plan: plan.edits, rewrite: report,

@@ -3,8 +3,10 @@ public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
     case nestedArchiveMissing(input: String, name: String)
     case nestedArchiveTwice(input: String, name: String)
     case nestedArchiveEmpty(input: String)
+    case nestedArchiveAlreadyPresent(input: String, name: String)
     case removedHardlinkTarget(input: String, entry: String, target: String)
     case output(path: String, message: String)
+    case tarball(path: String, message: String)
 
     public var description: String {
         switch self {
@@ -12,11 +14,13 @@ public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
             "\(input): no nested root filesystem archive \(name) in the initramfs (is this the µOS initramfs?)"
         case .nestedArchiveTwice(let input, let name):
             "\(input): the initramfs holds \(name) more than once"
+        case .nestedArchiveAlreadyPresent(let input, let name):
+            "\(input): the initramfs already holds \(name), but the root filesystem is to come from the µOS tarball"
         case .nestedArchiveEmpty(let input):
             "\(input): the nested root filesystem archive has no entries"
         case .removedHardlinkTarget(let input, let entry, let target):
             "\(input): \(entry) is a hard link to \(target), which the edit plan removes"
-        case .output(let path, let message):
+        case .output(let path, let message), .tarball(let path, let message):
             "\(path): \(message)"
         }
     }

@@ -29,26 +29,45 @@ public enum MicroOSRewriter {
                 try reader.skipData()
                 continue
             }
+            guard options.rootfs == .nested else {
+                throw MicroOSError.nestedArchiveAlreadyPresent(input: path, name: entry.path)
+            }
             let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
             let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
-            var facts = NestedArchiveFacts(path: entry.path, compression: .none, entries: 0, bytes: entry.size, unpackedBytes: 0)
-            while let inner = try tar.next() {
-                let normalized = try RootPath.normalize(inner.path)
-                try index.add(inner)
-                facts.entries += 1
-                if inner.kind == .regular, inner.hardlinkTarget == nil { facts.unpackedBytes += inner.size }
-                if index.wantsContents(of: normalized) {
-                    index.recordContents(try tar.readAll(limit: index.contentLimit), of: normalized)
-                }
-            }
-            facts.compression = tar.filters.first ?? .none
-            nested = facts
+            nested = try Self.index(tar, path: entry.path, bytes: entry.size, drop: nil, into: &index)
+        }
+        if case .tarball(let tarball) = options.rootfs {
+            let tar = try ArchiveReader(path: tarball, mode: .archive([.tarPax]))
+            nested = try Self.index(tar, path: options.nestedName, bytes: fileSize(tarball), drop: UOSTarball.isDropped,
+                                    into: &index)
+            outerFileBytes += nested!.bytes
         }
         guard let nested else {
             throw MicroOSError.nestedArchiveMissing(input: path, name: options.nestedName)
         }
         return MicroOSScan(index: index, layout: try reader.finishedLayout(), nested: nested, outerEntries: outerEntries,
                            outerFileBytes: outerFileBytes)
+    }
+
+    /// Indexes the root filesystem archive, leaving out what `drop` names.
+    private static func index(_ tar: ArchiveReader, path: String, bytes: Int64, drop: ((String) -> Bool)?,
+                              into index: inout RootfsIndex) throws -> NestedArchiveFacts {
+        var facts = NestedArchiveFacts(path: path, compression: .none, entries: 0, bytes: bytes, unpackedBytes: 0)
+        while let inner = try tar.next() {
+            let normalized = try RootPath.normalize(inner.path)
+            if let drop, drop(normalized) {
+                try tar.skipData()
+                continue
+            }
+            try index.add(inner)
+            facts.entries += 1
+            if inner.kind == .regular, inner.hardlinkTarget == nil { facts.unpackedBytes += inner.size }
+            if index.wantsContents(of: normalized) {
+                index.recordContents(try tar.readAll(limit: index.contentLimit), of: normalized)
+            }
+        }
+        facts.compression = tar.filters.first ?? .none
+        return facts
     }
 
     /// Writes the initramfs at `path` edited by `plan` to `output`, atomically: the result appears under
@@ -82,6 +101,7 @@ public enum MicroOSRewriter {
         var outerFileBytes: Int64 = 0
         var removed = 0
         var added = 0
+        var dropped: [String] = []
         var inputSegment = -1
         while let item = try reader.next() {
             let entry = item.entry
@@ -93,12 +113,17 @@ public enum MicroOSRewriter {
             }
             let compression = item.compression == .none ? ArchiveFilter.none : options.outerCompression
             if options.isNested(entry.path), entry.kind == .regular {
+                guard options.rootfs == .nested else {
+                    throw MicroOSError.nestedArchiveAlreadyPresent(input: path, name: entry.path)
+                }
                 guard nestedIn == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
                 try segment.finish()
-                let result = try rewriteNested(entry, from: reader, input: path, plan: plan, into: file,
-                                               options: options, buffer: buffer) { done in
-                    progress?(RewriteProgress(phase: "rewriting \(entry.path)", bytesDone: done, bytesTotal: entry.size))
-                }
+                let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
+                let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
+                var header = entry
+                header.size = 0
+                let result = try rewriteNested(tar, name: name, header: header, bytes: entry.size, drop: nil, plan: plan,
+                                               into: file, options: options, buffer: buffer, progress: progress)
                 nestedIn = result.input
                 nestedOut = result.output
                 removed = result.removed
@@ -113,6 +138,21 @@ public enum MicroOSRewriter {
             if entry.carriesData { try writer.copyData(from: reader, buffer: buffer) } else { try reader.skipData() }
         }
         try segment.finish()
+        if case .tarball(let tarball) = options.rootfs {
+            // The µOS image tarball becomes the nested archive, without its kernel files and tmp.
+            let tar = try ArchiveReader(path: tarball, mode: .archive([.tarPax]))
+            let header = ArchiveEntry.file(options.nestedName, size: 0, permissions: 0o644,
+                                           mtime: ArchiveTime(seconds: fileMtime(tarball)))
+            let result = try rewriteNested(tar, name: tarball, header: header, bytes: fileSize(tarball),
+                                           drop: UOSTarball.isDropped, plan: plan, into: file, options: options,
+                                           buffer: buffer, progress: progress)
+            nestedIn = result.input
+            nestedOut = result.output
+            removed = result.removed
+            added = result.added
+            dropped = result.dropped
+            outerFileBytes += result.output.bytes
+        }
         guard let nestedIn, let nestedOut else {
             throw MicroOSError.nestedArchiveMissing(input: path, name: options.nestedName)
         }
@@ -120,7 +160,7 @@ public enum MicroOSRewriter {
         return RewriteReport(
             input: path, output: file.path, inputLayout: try reader.finishedLayout(), outputBytes: file.offset,
             outerCompression: options.outerCompression, outerEntries: outerEntries,
-            nestedIn: nestedIn, nestedOut: nestedOut, removed: removed, added: added,
+            nestedIn: nestedIn, nestedOut: nestedOut, removed: removed, added: added, dropped: dropped,
             ramNeededBytes: file.offset + outerFileBytes + nestedOut.unpackedBytes)
     }
 
@@ -129,28 +169,30 @@ public enum MicroOSRewriter {
         var output: NestedArchiveFacts
         var removed: Int
         var added: Int
+        var dropped: [String]
     }
 
-    /// Copies the nested archive entry by entry through the plan into a plain cpio segment of its own.
-    private static func rewriteNested(_ entry: ArchiveEntry, from reader: InitramfsReader, input path: String, plan: EditPlan,
-                                      into file: FileSink, options: RewriteOptions,
-                                      buffer: UnsafeMutableRawBufferPointer,
-                                      progress: (Int64) -> Void) throws -> NestedResult {
-        let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
-        let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
-        var inputFacts = NestedArchiveFacts(path: entry.path, compression: .none, entries: 0, bytes: entry.size, unpackedBytes: 0)
+    /// Copies the root filesystem archive entry by entry through the plan (leaving out what `drop` names) into a
+    /// plain cpio segment of its own, named by `header`.
+    private static func rewriteNested(_ tar: ArchiveReader, name: String, header: ArchiveEntry, bytes: Int64,
+                                      drop: ((String) -> Bool)?, plan: EditPlan, into file: FileSink,
+                                      options: RewriteOptions, buffer: UnsafeMutableRawBufferPointer,
+                                      progress: ((RewriteProgress) -> Void)?) throws -> NestedResult {
+        var inputFacts = NestedArchiveFacts(path: header.path, compression: .none, entries: 0, bytes: bytes, unpackedBytes: 0)
         var outputFacts = inputFacts
         var removed = 0
+        var dropped: [String] = []
         var pipeline: NestedPipeline?
+        defer { pipeline?.abandon() }
         // Added entries are spelled like the archive's own ("./etc/x" after GNU tar, "etc/x" otherwise).
         var prefix = ""
-        defer { pipeline?.abandon() }
-        var header = entry
-        header.size = 0
+        func report(_ done: Int64) {
+            progress?(RewriteProgress(phase: "rewriting \(header.path)", bytesDone: done, bytesTotal: bytes))
+        }
 
         while let inner = try tar.next() {
             inputFacts.entries += 1
-            if inputFacts.entries % 256 == 0 { progress(tar.compressedBytesRead) }
+            if inputFacts.entries % 256 == 0 { report(tar.compressedBytesRead) }
             if inner.kind == .regular, inner.hardlinkTarget == nil { inputFacts.unpackedBytes += inner.size }
             if pipeline == nil {
                 // The nested compression is known once the first header has been read.
@@ -160,6 +202,12 @@ public enum MicroOSRewriter {
                                               options: options.nestedFilterOptions(inputFacts.compression))
             }
             let normalized = try RootPath.normalize(inner.path)
+            if let drop, drop(normalized) {
+                inputFacts.entries -= 1
+                if !normalized.hasPrefix("tmp/") { dropped.append(normalized) }
+                try tar.skipData()
+                continue
+            }
             if plan.removes(normalized) {
                 removed += 1
                 try tar.skipData()
@@ -186,9 +234,10 @@ public enum MicroOSRewriter {
             }
         }
         outputFacts.bytes = try pipeline.finish()
-        progress(entry.size)
+        report(bytes)
         outputFacts.compression = inputFacts.compression
-        return NestedResult(input: inputFacts, output: outputFacts, removed: removed, added: plan.additions.count)
+        return NestedResult(input: inputFacts, output: outputFacts, removed: removed, added: plan.additions.count,
+                            dropped: dropped)
     }
 }
 
@@ -272,4 +321,12 @@ extension InitramfsReader {
         }
         return layout
     }
+}
+
+func fileSize(_ path: String) -> Int64 {
+    ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
+}
+
+func fileMtime(_ path: String) -> Int64 {
+    Int64(((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
 }

@@ -9,11 +9,15 @@ public struct RewriteOptions: Sendable, Codable, Equatable {
     public var outerCompression: ArchiveFilter
     /// Compression level of the nested archive, nil for the filter's default (gzip 6).
     public var nestedLevel: Int?
+    /// Where the root filesystem comes from.
+    public var rootfs: RootfsSource
 
-    public init(nestedName: String = "rootfs.tar.gz", outerCompression: ArchiveFilter = .gzip, nestedLevel: Int? = nil) {
+    public init(nestedName: String = "rootfs.tar.gz", outerCompression: ArchiveFilter = .gzip, nestedLevel: Int? = nil,
+                rootfs: RootfsSource = .nested) {
         self.nestedName = nestedName
         self.outerCompression = outerCompression
         self.nestedLevel = nestedLevel
+        self.rootfs = rootfs
     }
 
     /// The compressions `--compression` accepts for the outer archive.
@@ -38,4 +42,13 @@ public struct RewriteOptions: Sendable, Codable, Equatable {
     func isNested(_ path: String) -> Bool {
         Initramfs.normalizedName(path) == Initramfs.normalizedName(nestedName)
     }
+}
+
+/// Where the µOS root filesystem archive comes from.
+public enum RootfsSource: Sendable, Codable, Equatable {
+    /// The archive nested in the initramfs (the µOS as shipped).
+    case nested
+    /// A µOS image tarball: it becomes the nested archive, without its kernel files and `tmp/`
+    /// (what `generate-tink-initramfs.sh` does).
+    case tarball(path: String)
 }

@@ -36,6 +36,8 @@ public struct RewriteReport: Sendable, Codable, Equatable {
     /// Entries the plan removed from and added to the nested archive.
     public var removed: Int
     public var added: Int
+    /// Kernel files a µOS image tarball carried and the nested archive leaves out (its `tmp/` goes too).
+    public var dropped: [String]
     /// RAM the booted initramfs occupies at its peak: the image as loaded, the files it unpacks to, and the
     /// root filesystem unpacked from the nested archive into tmpfs (before the nested archive is deleted).
     public var ramNeededBytes: Int64
