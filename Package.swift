@@ -6,9 +6,10 @@
 //   CLIs      emts-iso, install-os            argument parsing and output only
 //   features  MicroOS                         read the µOS initramfs, plan edits, rewrite it in one stream
 //             BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
-//   kits      ArchiveKit, ISOKit, DiskKit     one Swift wrapper per C library, typed errors
+//   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
+//             XZKit
 //             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
-//   C         CArchive, CISOFS, CBlkid, CParted   module map + shim header only
+//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA   module map + shim header only
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
@@ -36,17 +37,20 @@ let package = Package(
                        providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CParted", pkgConfig: "libparted",
                        providers: [.apt(["libparted-dev"])]),
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma",
+                       providers: [.apt(["liblzma-dev"])]),
 
         // Kits: the only modules that import the C modules.
         .target(name: "StreamKit", swiftSettings: strict),
         .target(name: "ArchiveKit", dependencies: ["CArchive", "StreamKit"], swiftSettings: strict),
+        .target(name: "XZKit", dependencies: ["CLZMA", "StreamKit"], swiftSettings: strict),
         .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
         .target(name: "DiskKit", dependencies: ["CBlkid", "CParted"], swiftSettings: strict),
 
         // Features.
         .target(name: "Release", swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
-            "ArchiveKit",
+            "ArchiveKit", "XZKit",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "BootTest", dependencies: [
@@ -70,6 +74,7 @@ let package = Package(
         // Unit tests mirror the modules; QEMU boots live in EndToEndTests.
         .testTarget(name: "StreamKitTests", dependencies: ["StreamKit"]),
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit"]),
+        .testTarget(name: "XZKitTests", dependencies: ["XZKit", "ArchiveKit"]),
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),

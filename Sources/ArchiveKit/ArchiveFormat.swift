@@ -97,5 +97,15 @@ public struct ArchiveOption: Sendable, Hashable {
         ArchiveOption(module: filter.optionModule, key: "threads", value: String(count))
     }
 
-    var text: String { "\(module):\(key)=\(value)" }
+    /// Turns off a boolean option ("gzip:!timestamp").
+    public static func disable(_ key: String, for module: String) -> ArchiveOption {
+        ArchiveOption(module: module, key: "!" + key, value: "")
+    }
+
+    /// Streams identical for identical input: gzip headers carry no time.
+    public static func reproducible(_ filter: ArchiveFilter) -> [ArchiveOption] {
+        filter == .gzip ? [.disable("timestamp", for: "gzip")] : []
+    }
+
+    var text: String { key.hasPrefix("!") ? "\(module):\(key)" : "\(module):\(key)=\(value)" }
 }

@@ -32,17 +32,7 @@ public final class ArchiveWriter {
                             options: [ArchiveOption] = []) throws {
         let context = SinkContext(sink: sink)
         try self.init(output: name, format: format, filter: filter, options: options, context: context) { handle in
-            archive_write_open2(handle, Unmanaged.passUnretained(context).toOpaque(), nil, { archive, client, bytes, count in
-                let context = Unmanaged<SinkContext>.fromOpaque(client!).takeUnretainedValue()
-                do {
-                    try context.sink.write(UnsafeRawBufferPointer(start: bytes, count: count))
-                    return count
-                } catch {
-                    context.failure = error
-                    emts_archive_set_error(archive, EIO, "writing the output stream failed")
-                    return -1
-                }
-            }, nil, nil)
+            context.open(handle)
         }
     }
 
@@ -148,10 +138,25 @@ public final class ArchiveWriter {
 
 }
 
-/// Bridges libarchive's write callback to a Swift `ByteSink`.
-private final class SinkContext {
+/// Bridges libarchive's write callback to a Swift `ByteSink`, keeping the sink's own error.
+final class SinkContext {
     let sink: any ByteSink
     var failure: (any Error)?
 
     init(sink: any ByteSink) { self.sink = sink }
+
+    /// Opens `handle` for writing into the sink; the handle must not outlive this context.
+    func open(_ handle: OpaquePointer) -> Int32 {
+        archive_write_open2(handle, Unmanaged.passUnretained(self).toOpaque(), nil, { archive, client, bytes, count in
+            let context = Unmanaged<SinkContext>.fromOpaque(client!).takeUnretainedValue()
+            do {
+                try context.sink.write(UnsafeRawBufferPointer(start: bytes, count: count))
+                return count
+            } catch {
+                context.failure = error
+                emts_archive_set_error(archive, EIO, "writing the output stream failed")
+                return -1
+            }
+        }, nil, nil)
+    }
 }

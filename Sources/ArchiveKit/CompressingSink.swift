@@ -9,7 +9,7 @@ import Glibc
 public final class CompressingSink: ByteSink {
     public let filter: ArchiveFilter
     private let handle: OpaquePointer
-    private let context: CompressingSinkContext
+    private let context: SinkContext
     private let output: String
     private var closed = false
     private var warnings: [String] = []
@@ -25,7 +25,7 @@ public final class CompressingSink: ByteSink {
         self.handle = handle
         self.filter = filter
         self.output = name
-        self.context = CompressingSinkContext(sink: downstream)
+        self.context = SinkContext(sink: downstream)
         try check(archive_write_set_format_raw(handle), handle, "setting raw format", input: name, warnings: &warnings)
         if filter != .none {
             try check(archive_write_add_filter(handle, filter.code), handle, "adding filter \(filter.rawValue)",
@@ -36,17 +36,7 @@ public final class CompressingSink: ByteSink {
                       "setting options", input: name, warnings: &warnings)
         }
         try check(archive_write_set_bytes_in_last_block(handle, 1), handle, "setting block size", input: name, warnings: &warnings)
-        try check(archive_write_open2(handle, Unmanaged.passUnretained(context).toOpaque(), nil, { archive, client, bytes, count in
-            let context = Unmanaged<CompressingSinkContext>.fromOpaque(client!).takeUnretainedValue()
-            do {
-                try context.sink.write(UnsafeRawBufferPointer(start: bytes, count: count))
-                return count
-            } catch {
-                context.failure = error
-                emts_archive_set_error(archive, EIO, "writing the compressed stream failed")
-                return -1
-            }
-        }, nil, nil), handle, "opening", input: name, warnings: &warnings)
+        try check(context.open(handle), handle, "opening", input: name, warnings: &warnings)
         guard let entry = archive_entry_new() else {
             throw ArchiveError(operation: "opening", input: name, message: "out of memory")
         }
@@ -82,11 +72,4 @@ public final class CompressingSink: ByteSink {
 
     /// Compressed bytes produced so far.
     public var bytesWritten: Int64 { archive_filter_bytes(handle, -1) }
-}
-
-private final class CompressingSinkContext {
-    let sink: any ByteSink
-    var failure: (any Error)?
-
-    init(sink: any ByteSink) { self.sink = sink }
 }

@@ -4,6 +4,20 @@ public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
+extension ByteSource {
+    /// Reads to the end of the source into memory; `tooLarge` makes the error once more than `limit` bytes came.
+    public func readAll(limit: Int, tooLarge: () -> any Error) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+            if count == 0 { return result }
+            guard result.count + count <= limit else { throw tooLarge() }
+            result.append(contentsOf: chunk[0 ..< count])
+        }
+    }
+}
+
 /// A push sink of bytes: the output side of a streaming pipeline.
 public protocol ByteSink: AnyObject {
     /// Consumes all of `bytes`, or throws.

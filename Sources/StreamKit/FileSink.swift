@@ -21,15 +21,18 @@ public struct FileStreamError: Error, CustomStringConvertible, Sendable {
 /// into place on success: no partial output is ever left under the final name.
 public final class FileSink: ByteSink {
     public let path: String
+    /// The name errors use: the final output's path when this is its temporary file.
+    public let displayPath: String
     /// Bytes written so far (the current end of the file).
     public private(set) var offset: Int64 = 0
     private var descriptor: Int32
 
-    /// Creates `path`, which must not exist yet.
-    public init(creating path: String, permissions: mode_t = 0o644) throws {
+    /// Creates `path`, which must not exist yet; errors name `displayPath` (default: `path`).
+    public init(creating path: String, permissions: mode_t = 0o644, displayPath: String? = nil) throws {
         self.path = path
+        self.displayPath = displayPath ?? path
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, permissions)
-        guard descriptor >= 0 else { throw FileStreamError(path: path, operation: "creating", errno: errno) }
+        guard descriptor >= 0 else { throw FileStreamError(path: self.displayPath, operation: "creating", errno: errno) }
     }
 
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
@@ -40,7 +43,7 @@ public final class FileSink: ByteSink {
             let count = Glibc.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw FileStreamError(path: path, operation: "writing", errno: errno)
+                throw FileStreamError(path: displayPath, operation: "writing", errno: errno)
             }
             done += count
         }
@@ -58,14 +61,14 @@ public final class FileSink: ByteSink {
     public func patch(_ bytes: [UInt8], at position: Int64) throws {
         precondition(position + Int64(bytes.count) <= offset, "patching beyond what was written")
         let count = bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, off_t(position)) }
-        guard count == bytes.count else { throw FileStreamError(path: path, operation: "patching", errno: errno) }
+        guard count == bytes.count else { throw FileStreamError(path: displayPath, operation: "patching", errno: errno) }
     }
 
     /// Flushes to stable storage and closes the file.
     public func close() throws {
         guard descriptor >= 0 else { return }
         defer { descriptor = -1 }
-        if fsync(descriptor) != 0 { let e = errno; Glibc.close(descriptor); throw FileStreamError(path: path, operation: "syncing", errno: e) }
-        if Glibc.close(descriptor) != 0 { throw FileStreamError(path: path, operation: "closing", errno: errno) }
+        if fsync(descriptor) != 0 { let e = errno; Glibc.close(descriptor); throw FileStreamError(path: displayPath, operation: "syncing", errno: e) }
+        if Glibc.close(descriptor) != 0 { throw FileStreamError(path: displayPath, operation: "closing", errno: errno) }
     }
 }

@@ -17,7 +17,7 @@ public final class TemporaryOutput {
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())-\(UInt32.random(in: 0 ... .max))").path
-        file = try FileSink(creating: temporary, permissions: permissions)
+        file = try FileSink(creating: temporary, permissions: permissions, displayPath: path)
     }
 
     /// Flushes the file and renames it to the final path (replacing what was there).

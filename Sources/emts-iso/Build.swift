@@ -72,7 +72,7 @@ struct Build: AsyncParsableCommand {
             // A µOS tarball's kernel and initramfs are copied next to the outputs (or to TMPDIR for a dry run).
             var workDirectory: String?
             if let initramfsOnly, !dryRun {
-                try FileManager.default.createDirectory(atPath: initramfsOnly, withIntermediateDirectories: true)
+                try MicroOSBuild.createOutputDirectory(initramfsOnly)
                 workDirectory = initramfsOnly
             }
             let plan = try MicroOSBuild.plan(inputs, workDirectory: workDirectory)

@@ -158,15 +158,21 @@ func writeSample(format: ArchiveFormat, filter: ArchiveFilter = .none, to sink: 
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("sample.cpio")
         try Data(sink.bytes).write(to: file)
-        let cpio = Process()
-        cpio.executableURL = URL(fileURLWithPath: "/usr/bin/cpio")
-        cpio.arguments = ["-it", "--quiet", "-F", file.path]
-        let pipe = Pipe()
-        cpio.standardOutput = pipe
-        try cpio.run()
-        let listing = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        cpio.waitUntilExit()
-        #expect(cpio.terminationStatus == 0)
+        let (status, listing) = try runTool("/usr/bin/cpio", ["-it", "--quiet", "-F", file.path])
+        #expect(status == 0)
         #expect(listing.split(separator: "\n").map(String.init) == sampleEntries().map(\.0.path))
     }
+}
+
+/// Runs an external tool the tests cross-check with; returns its exit status and standard output.
+func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
 }

@@ -60,15 +60,8 @@ import Testing
         // GNU cpio agrees on the plain segment.
         let segmentFile = dir.appendingPathComponent("segment2.cpio")
         try Data(second).write(to: segmentFile)
-        let cpio = Process()
-        cpio.executableURL = URL(fileURLWithPath: "/usr/bin/cpio")
-        cpio.arguments = ["-itv", "--quiet", "-F", segmentFile.path]
-        let pipe = Pipe()
-        cpio.standardOutput = pipe
-        try cpio.run()
-        let listing = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        cpio.waitUntilExit()
-        #expect(cpio.terminationStatus == 0)
+        let (status, listing) = try runTool("/usr/bin/cpio", ["-itv", "--quiet", "-F", segmentFile.path])
+        #expect(status == 0)
         #expect(listing.contains("123457"))
         #expect(listing.contains("rootfs.tar.gz"))
     }

@@ -57,4 +57,20 @@ import Testing
         print("edited testbed \(variant.rawValue): \(result.summary)")
         #expect(result.passed, "\(result.summary)")
     }
+
+    @Test("Edited µOS with a zstd- or xz-compressed initramfs boots", arguments: [ArchiveFilter.zstd, .xz])
+    func outerCompressionBoots(compression: ArchiveFilter) async throws {
+        let bed = try await TestBed.sharedAsync()
+        let work = TestBed.logDirectory.appendingPathComponent("edited-gzip-to-\(compression.rawValue)")
+        try? FileManager.default.removeItem(at: work)
+        let inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(.gzip).path, request: Self.request,
+                                   options: RewriteOptions(outerCompression: compression))
+        let manifest = try await offloaded {
+            try MicroOSBuild.writeInitramfsPair(inputs, plan: try MicroOSBuild.plan(inputs), into: work.path, tool: "test")
+        }
+        #expect(manifest.rewrite.outerCompression == compression)
+        let result = try await Self.bootEdited(work, bed: bed)
+        print("edited testbed gzip -> \(compression.rawValue): \(result.summary)")
+        #expect(result.passed, "\(result.summary)")
+    }
 }

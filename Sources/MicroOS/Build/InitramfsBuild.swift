@@ -98,7 +98,7 @@ public enum MicroOSBuild {
     /// appears only when complete; on failure none of this build's files is left.
     public static func writeInitramfsPair(_ inputs: MicroOSInputs, plan: MicroOSPlan, into directory: String, tool: String,
                                           progress: ((RewriteProgress) -> Void)? = nil) throws -> MicroOSManifest {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try createOutputDirectory(directory)
         let kernelPath = "\(directory)/vmlinuz"
         let initramfsPath = "\(directory)/initramfs.img"
         let manifestPath = "\(directory)/manifest.json"
@@ -138,6 +138,16 @@ public enum MicroOSBuild {
         }
         let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         return OutputFile(path: name, bytes: bytes, sha256: digest)
+    }
+
+    /// Creates the output directory (and its parents), with an error that names it.
+    public static func createOutputDirectory(_ directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+            throw MicroOSError.output(path: directory, message: "cannot create the output directory: \(reason)")
+        }
     }
 
     private static func copyFile(_ source: String, to destination: String) throws {

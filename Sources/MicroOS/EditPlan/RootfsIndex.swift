@@ -97,6 +97,8 @@ public struct RootfsIndex: Sendable {
             }
         }
         if !path.isEmpty { try checkAncestors(of: path, entry: entry.path) }
+        // A hard link through an escaping symlink would link a file from outside the root.
+        if let hardlink, hardlink.contains("/") { try refuseEscape(RootPath.parent(of: hardlink), entry: entry.path) }
         entryCount += 1
         let node = Node(kind: entry.kind, permissions: entry.permissions & 0o7777, uid: entry.uid, gid: entry.gid,
                         size: entry.size, symlinkTarget: entry.kind == .symlink ? entry.symlinkTarget : nil,
@@ -124,8 +126,13 @@ public struct RootfsIndex: Sendable {
             }
         }
         guard throughSymlink else { return }
+        try refuseEscape(RootPath.parent(of: path), entry: entry)
+    }
+
+    /// Refuses `directory` when reaching it through the symlinks indexed so far leaves the root.
+    private func refuseEscape(_ directory: String, entry: String) throws {
         do {
-            _ = try resolve(RootPath.parent(of: path), followingFinal: true, entry: entry)
+            _ = try resolve(directory, followingFinal: true, entry: entry)
         } catch let error as EditPlanError {
             switch error {
             case .escapesRoot, .symlinkLoop: throw error

@@ -83,16 +83,9 @@ public final class InitramfsReader: ByteSource {
 
     /// Reads the rest of the current entry's data into memory, refusing more than `limit` bytes.
     public func readAll(limit: Int = 64 << 20) throws -> [UInt8] {
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 << 10)
-        while true {
-            let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
-            if count == 0 { return result }
-            guard result.count + count <= limit else {
-                throw InitramfsError(.entryTooLarge, path: path, segment: cursor?.index, offset: cursor?.offset ?? 0,
-                                     "entry data exceeds the \(limit)-byte limit")
-            }
-            result.append(contentsOf: chunk[0 ..< count])
+        try readAll(limit: limit) {
+            InitramfsError(.entryTooLarge, path: path, segment: cursor?.index, offset: cursor?.offset ?? 0,
+                           "entry data exceeds the \(limit)-byte limit")
         }
     }
 

@@ -92,7 +92,11 @@ private struct ListingBuilder {
             if let target = entry.hardlinkTarget {
                 let group = Initramfs.normalizedName(target)
                 listed.hardlinkGroup = group
-                if let first = indexByPath[group] { entries[first].hardlinkGroup = group }
+                if let first = indexByPath[group] {
+                    entries[first].hardlinkGroup = group
+                    // The first link carried the data; its digest is the set's.
+                    if groupDigest[group] == nil { groupDigest[group] = entries[first].sha256 }
+                }
             }
         case .cpio:
             if entry.kind == .regular, entry.linkCount > 1 {

@@ -7,6 +7,9 @@ public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
     case removedHardlinkTarget(input: String, entry: String, target: String)
     case output(path: String, message: String)
     case tarball(path: String, message: String)
+    case unbootableCompression(String)
+    /// An entry of `input` refused for safety (an unsafe path, a link out of the root).
+    case rejected(input: String, reason: EditPlanError)
 
     public var description: String {
         switch self {
@@ -20,6 +23,10 @@ public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
             "\(input): the nested root filesystem archive has no entries"
         case .removedHardlinkTarget(let input, let entry, let target):
             "\(input): \(entry) is a hard link to \(target), which the edit plan removes"
+        case .rejected(let input, let reason):
+            "\(input): \(reason)"
+        case .unbootableCompression(let name):
+            "an initramfs compressed with \(name) does not boot: the kernel cannot decode it (use gzip, zstd, xz or none)"
         case .output(let path, let message), .tarball(let path, let message):
             "\(path): \(message)"
         }

@@ -1,5 +1,6 @@
 import ArchiveKit
 import Foundation
+import XZKit
 
 /// Reads the µOS initramfs and writes the edited one, in one streaming pass each, never unpacking anything
 /// onto the disk.
@@ -15,14 +16,30 @@ public enum MicroOSRewriter {
     /// Streams through the initramfs and the nested archive once, indexing the root filesystem.
     /// - Throws: `InitramfsError`, `ArchiveError`, `EditPlanError` (an unsafe entry path) or `MicroOSError`.
     public static func scan(initramfs path: String, options: RewriteOptions = RewriteOptions()) throws -> MicroOSScan {
+        try naming(path) { try scanning(path, options: options) }
+    }
+
+    /// Runs `body`, turning an entry's rejection into an error that also names the archive it is in.
+    static func naming<T>(_ input: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as EditPlanError {
+            // A host file names itself; everything else is about an entry of `input`.
+            if case .hostFile = error { throw error }
+            throw MicroOSError.rejected(input: input, reason: error)
+        }
+    }
+
+    private static func scanning(_ path: String, options: RewriteOptions) throws -> MicroOSScan {
         let reader = try InitramfsReader(path: path)
         var index = RootfsIndex()
         var nested: NestedArchiveFacts?
         var outerEntries = 0
         var outerFileBytes: Int64 = 0
+        var outer = RootfsIndex(contentLimit: 0)
         while let item = try reader.next() {
             let entry = item.entry
-            _ = try RootPath.normalize(entry.path)
+            try outer.add(entry)
             if entry.kind == .regular { outerFileBytes += entry.size }
             guard options.isNested(entry.path), entry.kind == .regular else {
                 outerEntries += 1
@@ -32,6 +49,7 @@ public enum MicroOSRewriter {
             guard options.rootfs == .nested else {
                 throw MicroOSError.nestedArchiveAlreadyPresent(input: path, name: entry.path)
             }
+            guard nested == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
             let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
             let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
             nested = try Self.index(tar, path: entry.path, bytes: entry.size, drop: nil, into: &index)
@@ -76,9 +94,14 @@ public enum MicroOSRewriter {
     public static func rewrite(initramfs path: String, plan: EditPlan, output: String,
                                options: RewriteOptions = RewriteOptions(),
                                progress: ((RewriteProgress) -> Void)? = nil) throws -> RewriteReport {
+        guard RewriteOptions.outerCompressions.contains(options.outerCompression) else {
+            throw MicroOSError.unbootableCompression(options.outerCompression.rawValue)
+        }
         let temporary = try TemporaryOutput(for: output)
         do {
-            var report = try rewrite(path, plan: plan, into: temporary.file, options: options, progress: progress)
+            var report = try naming(path) {
+                try rewrite(path, plan: plan, into: temporary.file, options: options, progress: progress)
+            }
             try temporary.commit()
             report.output = output
             return report
@@ -103,9 +126,10 @@ public enum MicroOSRewriter {
         var added = 0
         var dropped: [String] = []
         var inputSegment = -1
+        var outer = RootfsIndex(contentLimit: 0)
         while let item = try reader.next() {
             let entry = item.entry
-            _ = try RootPath.normalize(entry.path)
+            try outer.add(entry)
             if item.segment != inputSegment {
                 // Each input segment starts a new output segment, so a plain early cpio stays first and plain.
                 try segment.finish()
@@ -185,7 +209,9 @@ public enum MicroOSRewriter {
         var pipeline: NestedPipeline?
         defer { pipeline?.abandon() }
         // Added entries are spelled like the archive's own ("./etc/x" after GNU tar, "etc/x" otherwise).
-        var prefix = ""
+        var prefix: String?
+        // The rewrite checks each entry itself, so it is safe without a scan first: paths only (no data).
+        var seen = RootfsIndex(contentLimit: 0)
         func report(_ done: Int64) {
             progress?(RewriteProgress(phase: "rewriting \(header.path)", bytesDone: done, bytesTotal: bytes))
         }
@@ -197,11 +223,12 @@ public enum MicroOSRewriter {
             if pipeline == nil {
                 // The nested compression is known once the first header has been read.
                 inputFacts.compression = tar.filters.first ?? .none
-                prefix = inner.path.hasPrefix("./") ? "./" : ""
                 pipeline = try NestedPipeline(file: file, header: header, name: name, compression: inputFacts.compression,
                                               options: options.nestedFilterOptions(inputFacts.compression))
             }
             let normalized = try RootPath.normalize(inner.path)
+            try seen.add(inner)
+            if prefix == nil, !normalized.isEmpty { prefix = inner.path.hasPrefix("./") ? "./" : "" }
             if let drop, drop(normalized) {
                 inputFacts.entries -= 1
                 if !normalized.hasPrefix("tmp/") { dropped.append(normalized) }
@@ -224,7 +251,7 @@ public enum MicroOSRewriter {
         guard var pipeline else { throw MicroOSError.nestedArchiveEmpty(input: name) }
         for addition in plan.additions {
             var added = addition.archiveEntry
-            added.path = prefix + added.path
+            added.path = (prefix ?? "") + added.path
             added.size = addition.size
             try pipeline.writer.writeHeader(added)
             outputFacts.entries += 1
@@ -283,6 +310,7 @@ private struct OuterSegment {
     let file: FileSink
     let output: String
     private var writer: ArchiveWriter?
+    private var xz: KernelXZSink?
     private var compression: ArchiveFilter = .none
 
     init(file: FileSink, output: String) {
@@ -293,7 +321,15 @@ private struct OuterSegment {
     mutating func writer(compression: ArchiveFilter, options: [ArchiveOption]) throws -> ArchiveWriter {
         if let writer, self.compression == compression { return writer }
         try finish()
-        let writer = try ArchiveWriter(sink: file, name: output, format: .cpioNewc, filter: compression, options: options)
+        let writer: ArchiveWriter
+        if compression == .xz {
+            // libarchive's xz carries CRC64 checks, which the kernel cannot verify: liblzma writes it instead.
+            let xz = try KernelXZSink(into: file, name: output)
+            self.xz = xz
+            writer = try ArchiveWriter(sink: xz, name: output, format: .cpioNewc)
+        } else {
+            writer = try ArchiveWriter(sink: file, name: output, format: .cpioNewc, filter: compression, options: options)
+        }
         self.writer = writer
         self.compression = compression
         return writer
@@ -302,7 +338,9 @@ private struct OuterSegment {
     mutating func finish() throws {
         guard let writer else { return }
         try writer.close()
+        try xz?.close()
         self.writer = nil
+        xz = nil
         try file.pad(toMultipleOf: 4)
     }
 }

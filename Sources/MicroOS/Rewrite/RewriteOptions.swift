@@ -20,19 +20,21 @@ public struct RewriteOptions: Sendable, Codable, Equatable {
         self.rootfs = rootfs
     }
 
-    /// The compressions `--compression` accepts for the outer archive.
+    /// The compressions the outer archive may take: what the kernel's initramfs unpacker reads. xz is written
+    /// with CRC32 checks through liblzma (libarchive's xz carries CRC64, which the kernel refuses); not lz4:
+    /// libarchive writes the lz4 frame format, the kernel reads only the legacy one.
     public static let outerCompressions: [ArchiveFilter] = [.gzip, .zstd, .xz, .none]
 
     /// Options for the outer filter: zstd and xz compress on both cores.
     var outerFilterOptions: [ArchiveOption] {
         switch outerCompression {
-        case .zstd, .xz: [.threads(2, for: outerCompression)]
-        default: []
+        case .zstd: [.threads(2, for: outerCompression)]
+        default: ArchiveOption.reproducible(outerCompression)
         }
     }
 
     func nestedFilterOptions(_ filter: ArchiveFilter) -> [ArchiveOption] {
-        var options: [ArchiveOption] = []
+        var options = ArchiveOption.reproducible(filter)
         if let nestedLevel { options.append(.level(nestedLevel, for: filter)) }
         if filter == .zstd || filter == .xz { options.append(.threads(2, for: filter)) }
         return options
