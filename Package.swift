@@ -4,7 +4,8 @@
 //
 // Layers (dependencies point down only):
 //   CLIs      emts-iso, install-os            argument parsing and output only
-//   features  MicroOS                         read the µOS initramfs, plan edits, rewrite it in one stream
+//   features  HybridISO                       GRUB images, ESP image, boot menus: the bootable ISO's parts
+//             MicroOS                         read the µOS initramfs, plan edits, rewrite it in one stream
 //             BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
 //   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
 //             XZKit
@@ -49,6 +50,12 @@ let package = Package(
 
         // Features.
         .target(name: "Release", swiftSettings: strict),
+        .target(name: "HybridISO", dependencies: [
+            "ISOKit", "DiskKit", "StreamKit",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        // The ISO's assets (boot menu templates); the top-level iso/ links here.
+        resources: [.copy("Templates")], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
             "ArchiveKit", "XZKit",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -79,6 +86,8 @@ let package = Package(
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
         .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit"]),
+        .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit"],
+                    exclude: ["Fixtures"]),
     ]
 )

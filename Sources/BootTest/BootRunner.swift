@@ -93,41 +93,33 @@ public struct BootRunner: Sendable {
                                           "log": "\(log.path)"])
         logger.debug("qemu command", metadata: ["argv": "\(([qemu] + arguments).joined(separator: " "))"])
 
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw BootTestError.qemu("cannot create the console pipe") }
+        // Only QEMU may hold the write end (other children must not inherit it, or its end never shows);
+        // our own copy is closed once QEMU is spawned.
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)  // dup2 onto its stdout clears it in QEMU only
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        defer { close(readEnd) }
         let console = ConsoleTap(monitor: SerialMonitor(expectation: expectation), log: logHandle)
         let clock = ContinuousClock()
         let start = clock.now
         let execution = try await Subprocess.run(
-            .path(FilePath(qemu)), arguments: Arguments(arguments),
-            input: .none, output: .sequence, error: .string(limit: 64 << 10)
+            .path(FilePath(qemu)), arguments: Arguments(arguments), input: .none,
+            output: .fileDescriptor(FileDescriptor(rawValue: writeEnd), closeAfterSpawningProcess: true),
+            error: .string(limit: 64 << 10)
         ) { execution -> BootOutcome in
-            let outcome = await withTaskGroup(of: BootOutcome?.self) { group in
-                group.addTask {
-                    do {
-                        for try await chunk in execution.standardOutput {
-                            let bytes = chunk.withUnsafeBytes { Array($0) }
-                            if let verdict = console.receive(bytes, at: clock.now - start) { return verdict }
-                        }
-                    } catch {
-                        return .exited
-                    }
-                    return console.finish(at: clock.now - start)
+            // The console is read and judged on a thread of its own: a busy concurrency pool (heavy work
+            // elsewhere in the process) must not delay the timeouts nor stall QEMU on a full pipe.
+            await withCheckedContinuation { (continuation: CheckedContinuation<BootOutcome, Never>) in
+                let thread = Thread {
+                    let verdict = console.follow(descriptor: readEnd, clock: clock, start: start)
+                    try? execution.send(signal: .kill)
+                    continuation.resume(returning: verdict)
                 }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(250))
-                        if let verdict = console.check(at: clock.now - start) { return verdict }
-                    }
-                    return nil
-                }
-                var decided: BootOutcome = .exited
-                for await verdict in group {
-                    if let verdict { decided = verdict; break }
-                }
-                try? execution.send(signal: .kill)
-                group.cancelAll()
-                return decided
+                thread.name = "emts-boot-console"
+                thread.start()
             }
-            return outcome
         }
         let final = console.snapshot
         return BootResult(
@@ -137,7 +129,7 @@ public struct BootRunner: Sendable {
     }
 }
 
-/// The serial console as it arrives: appended to the log file and fed to the monitor, from concurrent tasks.
+/// The serial console as it arrives: appended to the log file and fed to the monitor.
 private final class ConsoleTap: Sendable {
     private let monitor: Mutex<SerialMonitor>
     private let log: Mutex<FileHandle>
@@ -147,14 +139,28 @@ private final class ConsoleTap: Sendable {
         self.log = Mutex(log)
     }
 
-    func receive(_ bytes: [UInt8], at elapsed: Duration) -> BootOutcome? {
-        log.withLock { try? $0.write(contentsOf: bytes) }
-        return monitor.withLock { $0.feed(bytes, at: elapsed) }
+    /// Reads `descriptor` until the boot is decided or the machine closes its console; blocking, so call it
+    /// on a thread of its own.
+    func follow(descriptor: Int32, clock: ContinuousClock, start: ContinuousClock.Instant) -> BootOutcome {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        while true {
+            let ready = poll(&poller, 1, 250)
+            let now = clock.now - start
+            if ready > 0 {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count == 0 { return monitor.withLock { $0.finish(at: now) } }
+                if count > 0 {
+                    let bytes = Array(buffer[0 ..< count])
+                    log.withLock { try? $0.write(contentsOf: bytes) }
+                    if let verdict = monitor.withLock({ $0.feed(bytes, at: now) }) { return verdict }
+                    continue
+                }
+                if errno != EINTR && errno != EAGAIN { return monitor.withLock { $0.finish(at: now) } }
+            }
+            if let verdict = monitor.withLock({ $0.check(at: now) }) { return verdict }
+        }
     }
-
-    func check(at elapsed: Duration) -> BootOutcome? { monitor.withLock { $0.check(at: elapsed) } }
-
-    func finish(at elapsed: Duration) -> BootOutcome { monitor.withLock { $0.finish(at: elapsed) } }
 
     var snapshot: SerialMonitor { monitor.withLock { $0 } }
 }

@@ -24,7 +24,8 @@ extension ISOImage {
     /// a temporary file next to `path` and renames it into place. On any failure the temporary file
     /// is removed and `path` is left as it was.
     /// - Parameter progress: called on this thread after each chunk with bytes written and the total.
-    /// - Throws: `ISOError` (`.prepareWrite` for invalid options, `.writeImage` naming `path` when the
+    /// - Throws: `ISOError` (`.prepareWrite` for invalid options, naming the missing boot image path,
+    ///   appended partition file or MBR template; nothing is created then), `.writeImage` naming `path` when the
     ///   output cannot be written or libisofs cannot generate the image, with its messages in `details`).
     @discardableResult
     public func write(to path: String, options: ISOWriteOptions = ISOWriteOptions(),
@@ -32,6 +33,12 @@ extension ISOImage {
         try ISOLibrary.ensureInitialised()
         let libraryOptions = try options.makeLibraryOptions(path: path)
         defer { iso_write_opts_free(libraryOptions) }
+        // The catalog belongs to the image in libisofs; it is applied for this write only and removed
+        // after the burn source (declared below, so freed before this runs) is done with the image.
+        if let elTorito = options.elTorito {
+            try applyElTorito(elTorito, systemArea: options.systemArea)
+        }
+        defer { if options.elTorito != nil { removeElTorito() } }
 
         let output = try PartialFile(finalPath: path)
         var completed = false

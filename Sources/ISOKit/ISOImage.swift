@@ -64,6 +64,9 @@ public final class ISOImage {
             guard rc >= 0, let source else { throw .library(.importImage, path: path, code: rc) }
             rc = iso_read_opts_new(&readOptions, 0)
             guard rc >= 0, let readOptions else { throw .library(.importImage, path: path, code: rc) }
+            // Keep the first 32 KiB, so systemAreaReport() can describe MBR, GPT and partition offset.
+            rc = iso_read_opts_load_system_area(readOptions, 1)
+            guard rc >= 0 else { throw .library(.importImage, path: path, code: rc) }
             rc = iso_image_import(image, source, readOptions, &found)
             guard rc >= 0 else {
                 throw .library(.importImage, path: path, code: rc, details: ISOLibrary.messages(for: id))

@@ -4,7 +4,8 @@ import Glibc
 /// How to write an image: ISO 9660 level, extensions, name relaxations, times and ownership.
 ///
 /// The defaults are the medium design.md describes: level 3, Rock Ridge and Joliet, modes and owners
-/// kept as set on the nodes, times recorded in GMT.
+/// kept as set on the nodes, times recorded in GMT. `elTorito` and `systemArea` add the hybrid boot
+/// layout (section 4): the catalog is validated against the tree and applied for the write only.
 public struct ISOWriteOptions: Sendable, Hashable {
     /// Relaxations of ISO 9660 naming rules (they affect the plain ISO 9660 tree and Joliet, not Rock Ridge).
     public struct Relaxations: OptionSet, Sendable, Hashable {
@@ -61,10 +62,15 @@ public struct ISOWriteOptions: Sendable, Hashable {
     public var keepOwnership = true
     /// Record times in GMT rather than the local time zone.
     public var alwaysGMT = true
+    /// El Torito boot entries, applied to the image for this write only; `nil` writes no catalog.
+    public var elTorito: ElToritoCatalog?
+    /// MBR template, partition offset and appended partitions; `nil` leaves the system area zero.
+    public var systemArea: SystemArea?
 
     public init(isoLevel: Int = 3, rockRidge: Bool = true, joliet: Bool = true, fileSerialNumbers: Bool = true,
                 relaxations: Relaxations = [], volumeTimestamp: Int64? = nil, nodeTimes: NodeTimes = .keep,
-                keepPermissions: Bool = true, keepOwnership: Bool = true, alwaysGMT: Bool = true) {
+                keepPermissions: Bool = true, keepOwnership: Bool = true, alwaysGMT: Bool = true,
+                elTorito: ElToritoCatalog? = nil, systemArea: SystemArea? = nil) {
         self.isoLevel = isoLevel
         self.rockRidge = rockRidge
         self.joliet = joliet
@@ -75,6 +81,8 @@ public struct ISOWriteOptions: Sendable, Hashable {
         self.keepPermissions = keepPermissions
         self.keepOwnership = keepOwnership
         self.alwaysGMT = alwaysGMT
+        self.elTorito = elTorito
+        self.systemArea = systemArea
     }
 
     /// Options whose output depends only on the image's contents: volume and node times fixed to
@@ -140,6 +148,9 @@ public struct ISOWriteOptions: Sendable, Hashable {
                 let uuid = Self.volumeUUID(volumeTimestamp)
                 let stamp = time_t(volumeTimestamp)
                 try check(withMutableCString(uuid) { iso_write_opts_set_pvd_times(options, stamp, stamp, 0, 0, $0) })
+            }
+            if let systemArea {
+                try systemArea.apply(to: options, volumeTimestamp: volumeTimestamp, elTorito: elTorito, path: path)
             }
         } catch {
             iso_write_opts_free(options)
