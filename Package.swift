@@ -4,7 +4,8 @@
 //
 // Layers (dependencies point down only):
 //   CLIs      emts-iso, install-os            argument parsing and output only
-//   features  HybridISO                       GRUB images, ESP image, boot menus: the bootable ISO's parts
+//   features  InstallMedium                   the whole build: edited µOS inside the hybrid ISO, manifest
+//             HybridISO                       GRUB images, ESP image, boot menus: the bootable ISO's parts
 //             MicroOS                         read the µOS initramfs, plan edits, rewrite it in one stream
 //             BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
 //   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
@@ -56,6 +57,10 @@ let package = Package(
         ],
         // The ISO's assets (boot menu templates); the top-level iso/ links here.
         resources: [.copy("Templates")], swiftSettings: strict),
+        .target(name: "InstallMedium", dependencies: [
+            "MicroOS", "HybridISO",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
             "ArchiveKit", "XZKit",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -68,7 +73,7 @@ let package = Package(
 
         // CLIs.
         .executableTarget(name: "emts-iso", dependencies: [
-            "Release", "BootTest", "MicroOS",
+            "Release", "BootTest", "MicroOS", "HybridISO", "InstallMedium",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -87,7 +92,7 @@ let package = Package(
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
         .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit"]),
         .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit"],
+        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit", "HybridISO", "InstallMedium"],
                     exclude: ["Fixtures"]),
     ]
 )

@@ -52,13 +52,11 @@ public struct GrubImages: Sendable {
 
     /// The config embedded in both images (`grub-mkimage -c`).
     public var earlyConfig: String {
+        // GRUB runs an embedded config with its rescue parser: no if/else. Once it ends, GRUB starts `normal`,
+        // which reads $prefix/grub.cfg; if the search failed, `normal` says so and GRUB stops at its prompt.
         """
-        if search --no-floppy --set=root --file \(mediumTagPath); then
-          set prefix=($root)\(prefix)
-          configfile $prefix/grub.cfg
-        else
-          echo "EMT-S: cannot find the install medium (no \(mediumTagPath) on any device)"
-        fi
+        search --no-floppy --set=root --file \(mediumTagPath)
+        set prefix=($root)\(prefix)
 
         """
     }

@@ -1,6 +1,8 @@
 import ArchiveKit
 import ArgumentParser
 import Foundation
+import HybridISO
+import InstallMedium
 import MicroOS
 import Release
 
@@ -40,7 +42,16 @@ struct Build: AsyncParsableCommand {
     @Option(help: "Name of the nested root filesystem archive in the initramfs.")
     var nestedName: String = "rootfs.tar.gz"
 
-    @Option(name: .customLong("initramfs-only"), help: ArgumentHelp("Write vmlinuz, initramfs.img and manifest.json into DIR.", valueName: "DIR"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the hybrid ISO to FILE (its manifest beside it).", valueName: "FILE"))
+    var output: String?
+
+    @Option(name: .customLong("karg"), help: "An extra kernel argument (repeatable); the µOS's own cannot be dropped or contradicted.")
+    var kernelArguments: [String] = []
+
+    @Option(name: .customLong("installer-config"), help: ArgumentHelp("The installer configuration for the medium's writable config partition.", valueName: "FILE"))
+    var installerConfig: String?
+
+    @Option(name: .customLong("initramfs-only"), help: ArgumentHelp("Instead of an ISO: write vmlinuz, initramfs.img and manifest.json into DIR.", valueName: "DIR"))
     var initramfsOnly: String?
 
     @Flag(help: "Print the edit plan and write nothing.")
@@ -57,8 +68,13 @@ struct Build: AsyncParsableCommand {
         guard ArchiveFilter(rawValue: compression).map(RewriteOptions.outerCompressions.contains) == true else {
             throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compression))")
         }
-        if initramfsOnly == nil && !dryRun {
-            throw ValidationError("give --initramfs-only DIR (ISO output arrives with the hybrid ISO writer) or --dry-run")
+        if (output == nil) == (initramfsOnly == nil) && !dryRun {
+            throw ValidationError("give -o FILE.iso, or --initramfs-only DIR (or --dry-run)")
+        }
+        do {
+            _ = try KernelArguments(extras: kernelArguments)
+        } catch {
+            throw ValidationError("--karg: \(error)")
         }
         for addition in additions where !addition.contains(":") {
             throw ValidationError("--add takes FILE:DEST (got \(addition))")
@@ -69,6 +85,17 @@ struct Build: AsyncParsableCommand {
         let console = Console(json: json)
         do {
             let inputs = try makeInputs()
+            if let output, !dryRun {
+                // The whole build; its work files stay beside the ISO.
+                let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int64.init)
+                    ?? Int64(Date().timeIntervalSince1970)
+                let manifest = try InstallMediumBuild.build(
+                    inputs, kernelArguments: try KernelArguments(extras: kernelArguments),
+                    installerConfig: installerConfig, epoch: epoch, output: output,
+                    tool: "emts-iso \(Release.version)") { console.progress($0) }
+                console.done(manifest)
+                return
+            }
             // A µOS tarball's kernel and initramfs are copied next to the outputs (or to TMPDIR for a dry run).
             var workDirectory: String?
             if let initramfsOnly, !dryRun {

@@ -1,4 +1,5 @@
 import Foundation
+import InstallMedium
 import MicroOS
 
 /// Everything the CLI tells its user: plain text (progress on standard error) or, with `--json`, one JSON object
@@ -44,6 +45,21 @@ struct Console {
               + "\(megabytes(rewrite.nestedOut.bytes)) \(rewrite.nestedOut.compression.rawValue)")
         print("RAM       the booted µOS needs at least \(megabytes(rewrite.ramNeededBytes)) for its initramfs and root")
         print("manifest  \(directory)/manifest.json")
+    }
+
+    func done(_ manifest: InstallMediumManifest) {
+        if json {
+            emit(["event": "done", "iso": manifest.iso.output, "manifest": manifest] as [String: any Encodable & Sendable])
+            return
+        }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        let rewrite = manifest.microOS.rewrite
+        print("ISO       \(manifest.iso.output) (\(megabytes(Int64(manifest.iso.bytes))), sha256 \(manifest.output.sha256))")
+        print("boots     BIOS and UEFI, CD and USB stick; build id \(manifest.iso.buildID)")
+        print("cmdline   \(manifest.iso.commandLine)")
+        print("rootfs    \(rewrite.nestedOut.entries) entries (\(rewrite.removed) removed, \(rewrite.added) added)")
+        print("RAM       the booted µOS needs at least \(megabytes(rewrite.ramNeededBytes)) for its initramfs and root")
+        print("manifest  \(manifest.iso.output).manifest.json")
     }
 
     func failure(_ error: any Error) {

@@ -15,6 +15,7 @@ import Testing
         [Service]
         Type=oneshot
         ExecStart=/bin/sh -c 'for u in \(TestBed.agents.map { "\($0).service" }.joined(separator: " ")); do echo "EMTS-CHECK $u $(systemctl is-enabled $u)" > /dev/ttyS0; done'
+        ExecStart=/bin/sh -c 'echo "EMTS-CMDLINE $(cat /proc/cmdline)" > /dev/ttyS0'
 
         [Install]
         WantedBy=multi-user.target

@@ -1,0 +1,91 @@
+import Foundation
+import ISOKit
+
+/// What goes on the install medium besides GRUB: the edited µOS and how to boot it.
+public struct HybridISOInputs: Sendable {
+    /// The µOS kernel and the edited initramfs (what `MicroOSBuild` wrote).
+    public var kernel: String
+    public var initramfs: String
+    public var arguments: KernelArguments
+    /// The installer configuration copied to the writable config partition, if any.
+    public var installerConfig: String?
+    /// Identifies this medium to GRUB (and later to install-os): `/.disk/emts-iso-<buildID>`.
+    public var buildID: String
+    /// Every time on the medium (volume, files, FAT images), for reproducible bytes.
+    public var epoch: Int64
+    public var volumeID: String
+
+    public init(kernel: String, initramfs: String, arguments: KernelArguments, installerConfig: String? = nil,
+                buildID: String, epoch: Int64, volumeID: String = HybridISOBuild.defaultVolumeID) {
+        self.kernel = kernel
+        self.initramfs = initramfs
+        self.arguments = arguments
+        self.installerConfig = installerConfig
+        self.buildID = buildID
+        self.epoch = epoch
+        self.volumeID = volumeID
+    }
+}
+
+/// The record of an ISO write, for the manifest.
+public struct HybridISOReport: Codable, Sendable, Equatable {
+    public var output: String
+    public var bytes: UInt64
+    public var volumeID: String
+    public var buildID: String
+    public var commandLine: String
+    public var espBytes: UInt64
+    public var configPartitionBytes: UInt64
+    /// El Torito entries, as `platform:image`.
+    public var elTorito: [String]
+}
+
+/// Writes the hybrid ISO: ISO 9660 + Rock Ridge + Joliet, El Torito BIOS (GRUB i386-pc) and EFI (the appended
+/// ESP) entries, GRUB's hybrid MBR with a protective MBR + GPT, partition offset 16, a forced active MBR entry,
+/// and the ESP and config FAT images appended as GPT partitions 2 and 3. Boots on BIOS and UEFI, from CD and
+/// from a USB stick it was written to.
+public enum HybridISOBuild {
+    public static let defaultVolumeID = "EMTS_INSTALL"
+    public static let biosImagePath = "/boot/grub/i386-pc/eltorito.img"
+
+    /// Builds the GRUB images and FAT partitions in a scratch directory beside `output`, then writes the ISO
+    /// atomically to `output`.
+    /// - Throws: `HybridISOError` (a tool, an input), `ISOError` (libisofs).
+    public static func write(_ inputs: HybridISOInputs, to output: String) throws -> HybridISOReport {
+        let scratch = try ScratchDirectory(beside: output)
+        let grub = GrubImages(buildID: inputs.buildID)
+        let bios = scratch.file("eltorito.img")
+        let uefi = scratch.file("BOOTX64.EFI")
+        try grub.buildBIOSImage(to: bios)
+        try grub.buildUEFIImage(to: uefi)
+        let esp = scratch.file("esp.img")
+        let espBytes = try ESPImage(bootLoader: uefi, buildID: inputs.buildID, epoch: inputs.epoch).build(to: esp)
+        let config = scratch.file("config.img")
+        let configBytes = try ConfigPartitionImage(installerConfig: inputs.installerConfig, buildID: inputs.buildID,
+                                                   epoch: inputs.epoch).build(to: config)
+
+        let image = try ISOImage(volumeID: inputs.volumeID, publisher: "Edge Microvisor Toolkit Standalone",
+                                 applicationID: "emts-iso", timestamp: inputs.epoch)
+        try image.addFile(biosImagePath, hostPath: bios)
+        try image.addFile("/boot/vmlinuz", hostPath: inputs.kernel)
+        try image.addFile("/boot/initramfs.img", hostPath: inputs.initramfs)
+        let menu = try BootMenu().render(template: try BootMenu.shippedTemplate())
+        try image.addFile("/boot/grub/grub.cfg", contents: Array(menu.utf8))
+        try image.addFile(KargsArea.path, contents: try KargsArea().encode(inputs.arguments))
+        try image.addFile(grub.mediumTagPath, contents: [UInt8]())
+        // Debian's signed GRUB looks for /.disk/info to find its medium.
+        try image.addFile("/.disk/info", contents: Array("EMT-S install medium \(inputs.buildID)\n".utf8))
+
+        let catalog = ElToritoCatalog(entries: [.grubBIOS(biosImagePath), .efi(appendedPartition: 2)])
+        var options = ISOWriteOptions.reproducible(epoch: inputs.epoch)
+        options.elTorito = catalog
+        options.systemArea = .grubHybrid(mbrTemplatePath: SystemArea.debianGRUBHybridMBR,
+                                         appendedPartitions: [.efiSystem(number: 2, hostPath: esp),
+                                                              .fatData(number: 3, hostPath: config)])
+        let written = try image.write(to: output, options: options)
+        return HybridISOReport(output: output, bytes: written.bytes, volumeID: inputs.volumeID, buildID: inputs.buildID,
+                               commandLine: inputs.arguments.commandLine, espBytes: espBytes,
+                               configPartitionBytes: configBytes,
+                               elTorito: ["bios:\(biosImagePath)", "efi:appended-partition-2"])
+    }
+}
