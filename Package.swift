@@ -58,7 +58,7 @@ let package = Package(
         // The ISO's assets (boot menu templates); the top-level iso/ links here.
         resources: [.copy("Templates")], swiftSettings: strict),
         .target(name: "InstallMedium", dependencies: [
-            "MicroOS", "HybridISO",
+            "MicroOS", "HybridISO", "StreamKit",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HybridISO
 import MicroOS
+import StreamKit
 
 /// The record of a whole build, written next to the ISO as `<iso>.manifest.json`.
 public struct InstallMediumManifest: Codable, Sendable, Equatable {
@@ -46,26 +47,13 @@ public enum InstallMediumBuild {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let text = try encoder.encode(manifest) + Data("\n".utf8)
-            let temporary = try TemporaryManifest(path: output + ".manifest.json")
-            try temporary.write(text)
+            let file = try TemporaryOutput(for: output + ".manifest.json")
+            try text.withUnsafeBytes { try file.file.write($0) }
+            try file.commit()
         } catch {
             try? FileManager.default.removeItem(atPath: output)
             throw error
         }
         return manifest
-    }
-}
-
-/// Writes a small file atomically (temporary name, then rename).
-private struct TemporaryManifest {
-    let path: String
-
-    func write(_ data: Data) throws {
-        let temporary = path + ".partial-\(getpid())"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw MicroOSError.output(path: path, message: "cannot rename the manifest into place")
-        }
     }
 }
