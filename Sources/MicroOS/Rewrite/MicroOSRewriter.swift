@@ -216,10 +216,10 @@ public enum MicroOSRewriter {
             progress?(RewriteProgress(phase: "rewriting \(header.path)", bytesDone: done, bytesTotal: bytes))
         }
 
+        var read = 0
         while let inner = try tar.next() {
-            inputFacts.entries += 1
-            if inputFacts.entries % 256 == 0 { report(tar.compressedBytesRead) }
-            if inner.kind == .regular, inner.hardlinkTarget == nil { inputFacts.unpackedBytes += inner.size }
+            read += 1
+            if read % 256 == 0 { report(tar.compressedBytesRead) }
             if pipeline == nil {
                 // The nested compression is known once the first header has been read.
                 inputFacts.compression = tar.filters.first ?? .none
@@ -230,11 +230,13 @@ public enum MicroOSRewriter {
             try seen.add(inner)
             if prefix == nil, !normalized.isEmpty { prefix = inner.path.hasPrefix("./") ? "./" : "" }
             if let drop, drop(normalized) {
-                inputFacts.entries -= 1
                 if !normalized.hasPrefix("tmp/") { dropped.append(normalized) }
                 try tar.skipData()
                 continue
             }
+            // What the root filesystem holds (a µOS tarball's kernel files and tmp/ are not part of it).
+            inputFacts.entries += 1
+            if inner.kind == .regular, inner.hardlinkTarget == nil { inputFacts.unpackedBytes += inner.size }
             if plan.removes(normalized) {
                 removed += 1
                 try tar.skipData()
