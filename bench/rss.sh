@@ -12,7 +12,7 @@
 #
 # The point: peak RSS stays flat while the nested archive grows ~4x (the rewrite streams entry by entry).
 #
-# Environment: RUNS (3), SCALE (3), BULK_FILES (6), SCRATCH_PATH (.build-hostile-release), TMPDIR.
+# Environment: RUNS (3), SCALE (3), BULK_FILES (6), SCRATCH_PATH (.build-bench-release), TMPDIR.
 set -Eeuo pipefail
 umask 022
 
@@ -20,7 +20,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${RUNS:-3}
 SCALE=${SCALE:-3}
 BULK_FILES=${BULK_FILES:-6}
-SCRATCH_PATH=${SCRATCH_PATH:-$ROOT/.build-hostile-release}
+SCRATCH_PATH=${SCRATCH_PATH:-$ROOT/.build-bench-release}
 
 log() { printf 'rss.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
