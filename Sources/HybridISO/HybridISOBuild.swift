@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ISOKit
 
@@ -9,6 +10,8 @@ public struct HybridISOInputs: Sendable {
     public var arguments: KernelArguments
     /// The installer configuration copied to the writable config partition, if any.
     public var installerConfig: String?
+    /// The EMT OS raw image (`.raw.gz`, `.raw.zst` or `.raw.xz`) the installer writes, carried in `/images/`.
+    public var osImage: String?
     /// Identifies this medium to GRUB (and later to install-os): `/.disk/emts-iso-<buildID>`.
     public var buildID: String
     /// Every time on the medium (volume, files, FAT images), for reproducible bytes.
@@ -16,11 +19,13 @@ public struct HybridISOInputs: Sendable {
     public var volumeID: String
 
     public init(kernel: String, initramfs: String, arguments: KernelArguments, installerConfig: String? = nil,
-                buildID: String, epoch: Int64, volumeID: String = HybridISOBuild.defaultVolumeID) {
+                osImage: String? = nil, buildID: String, epoch: Int64,
+                volumeID: String = HybridISOBuild.defaultVolumeID) {
         self.kernel = kernel
         self.initramfs = initramfs
         self.arguments = arguments
         self.installerConfig = installerConfig
+        self.osImage = osImage
         self.buildID = buildID
         self.epoch = epoch
         self.volumeID = volumeID
@@ -38,6 +43,53 @@ public struct HybridISOReport: Codable, Sendable, Equatable {
     public var configPartitionBytes: UInt64
     /// El Torito entries, as `platform:image`.
     public var elTorito: [String]
+    /// The OS image carried in `/images/`, if any.
+    public var osImage: OSImagePayload?
+}
+
+/// The OS image on the medium: `/images/<name>` and `/images/<name>.sha256` (sha256sum's format).
+public struct OSImagePayload: Codable, Sendable, Equatable {
+    public var path: String
+    public var bytes: UInt64
+    public var sha256: String
+
+    /// The image's name must say its compression, and its first bytes must agree.
+    public static let suffixes = [".raw.gz": [UInt8](arrayLiteral: 0x1F, 0x8B), ".raw.zst": [0x28, 0xB5, 0x2F, 0xFD],
+                                  ".raw.xz": [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]]
+
+    /// Checks and digests `hostPath`, streaming.
+    /// - Throws: `HybridISOError.io` naming the file when it cannot be read or is not a compressed raw image.
+    static func inspect(_ hostPath: String) throws(HybridISOError) -> (name: String, bytes: UInt64, sha256: String) {
+        let name = URL(fileURLWithPath: hostPath).lastPathComponent
+        guard let magic = suffixes.first(where: { name.hasSuffix($0.key) })?.value else {
+            throw .io(path: hostPath, step: "checking the OS image",
+                      reason: "its name must end in .raw.gz, .raw.zst or .raw.xz")
+        }
+        guard let handle = FileHandle(forReadingAtPath: hostPath) else {
+            throw .io(path: hostPath, step: "reading the OS image", reason: "cannot open it")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var bytes: UInt64 = 0
+        var first = true
+        do {
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                if first, !chunk.starts(with: magic) {
+                    throw HybridISOError.io(path: hostPath, step: "checking the OS image",
+                                            reason: "its content does not start as its name's compression says")
+                }
+                first = false
+                hasher.update(data: chunk)
+                bytes += UInt64(chunk.count)
+            }
+        } catch let error as HybridISOError {
+            throw error
+        } catch {
+            throw .io(path: hostPath, step: "reading the OS image", reason: "\(error)")
+        }
+        guard bytes > 0 else { throw .io(path: hostPath, step: "checking the OS image", reason: "it is empty") }
+        return (name, bytes, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+    }
 }
 
 /// Writes the hybrid ISO: ISO 9660 + Rock Ridge + Joliet, El Torito BIOS (GRUB i386-pc) and EFI (the appended
@@ -76,6 +128,14 @@ public enum HybridISOBuild {
         // Debian's signed GRUB looks for /.disk/info to find its medium.
         try image.addFile("/.disk/info", contents: Array("EMT-S install medium \(inputs.buildID)\n".utf8))
 
+        var payload: OSImagePayload?
+        if let osImage = inputs.osImage {
+            let (name, bytes, digest) = try OSImagePayload.inspect(osImage)
+            try image.addFile("/images/\(name)", hostPath: osImage)
+            try image.addFile("/images/\(name).sha256", contents: Array("\(digest)  \(name)\n".utf8))
+            payload = OSImagePayload(path: "/images/\(name)", bytes: bytes, sha256: digest)
+        }
+
         let catalog = ElToritoCatalog(entries: [.grubBIOS(biosImagePath), .efi(appendedPartition: 2)])
         var options = ISOWriteOptions.reproducible(epoch: inputs.epoch)
         options.elTorito = catalog
@@ -86,6 +146,6 @@ public enum HybridISOBuild {
         return HybridISOReport(output: output, bytes: written.bytes, volumeID: inputs.volumeID, buildID: inputs.buildID,
                                commandLine: inputs.arguments.commandLine, espBytes: espBytes,
                                configPartitionBytes: configBytes,
-                               elTorito: ["bios:\(biosImagePath)", "efi:appended-partition-2"])
+                               elTorito: ["bios:\(biosImagePath)", "efi:appended-partition-2"], osImage: payload)
     }
 }

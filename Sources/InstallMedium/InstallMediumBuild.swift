@@ -18,7 +18,7 @@ public enum InstallMediumBuild {
     /// until the ISO is written and is removed whatever happens. The ISO and its manifest appear only when
     /// complete.
     public static func build(_ inputs: MicroOSInputs, kernelArguments: KernelArguments, installerConfig: String?,
-                             epoch: Int64, output: String, tool: String,
+                             osImage: String? = nil, epoch: Int64, output: String, tool: String,
                              progress: ((RewriteProgress) -> Void)? = nil) throws -> InstallMediumManifest {
         let url = URL(fileURLWithPath: output)
         let directory = url.deletingLastPathComponent().path
@@ -39,7 +39,7 @@ public enum InstallMediumBuild {
 
         let iso = try HybridISOBuild.write(
             HybridISOInputs(kernel: "\(work)/vmlinuz", initramfs: "\(work)/initramfs.img", arguments: kernelArguments,
-                            installerConfig: installerConfig, buildID: buildID, epoch: epoch),
+                            installerConfig: installerConfig, osImage: osImage, buildID: buildID, epoch: epoch),
             to: output)
         let manifest = InstallMediumManifest(tool: tool, microOS: microOS, iso: iso,
                                              output: try MicroOSBuild.describe(output, as: url.lastPathComponent))

@@ -48,6 +48,9 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("karg"), help: "An extra kernel argument (repeatable); the µOS's own cannot be dropped or contradicted.")
     var kernelArguments: [String] = []
 
+    @Option(name: .customLong("os-image"), help: ArgumentHelp("The EMT OS raw image (.raw.gz, .raw.zst or .raw.xz), carried in the ISO's /images/ with its sha256.", valueName: "FILE"))
+    var osImage: String?
+
     @Option(name: .customLong("installer-config"), help: ArgumentHelp("The installer configuration for the medium's writable config partition.", valueName: "FILE"))
     var installerConfig: String?
 
@@ -91,7 +94,7 @@ struct Build: AsyncParsableCommand {
                     ?? Int64(Date().timeIntervalSince1970)
                 let manifest = try InstallMediumBuild.build(
                     inputs, kernelArguments: try KernelArguments(extras: kernelArguments),
-                    installerConfig: installerConfig, epoch: epoch, output: output,
+                    installerConfig: installerConfig, osImage: osImage, epoch: epoch, output: output,
                     tool: "emts-iso \(Release.version)") { console.progress($0) }
                 console.done(manifest)
                 return
