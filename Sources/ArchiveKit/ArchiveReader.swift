@@ -7,6 +7,8 @@ import Glibc
 ///
 /// The reader never loads the whole archive: entries come in order and each entry's data is read
 /// (or skipped) before the next header. It is not thread-safe; use one reader per task.
+///
+/// As a `ByteSource` it yields the current entry's data, so a nested archive can be read as a stream.
 public final class ArchiveReader: ByteSource {
     /// What the reader accepts.
     public enum Mode: Sendable {
@@ -147,17 +149,6 @@ public final class ArchiveReader: ByteSource {
     private func recordWarning(_ operation: String) {
         let text = archive_error_string(handle).map { String(cString: $0) } ?? "warning"
         warnings.append("\(operation): \(text)")
-    }
-}
-
-/// The current entry's data as a `ByteSource`, so a nested archive can be read as a stream.
-public final class EntryDataSource: ByteSource {
-    private let reader: ArchiveReader
-
-    public init(_ reader: ArchiveReader) { self.reader = reader }
-
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try reader.read(into: buffer)
     }
 }
 

@@ -126,7 +126,7 @@ func writeSample(format: ArchiveFormat, filter: ArchiveFilter = .none, to sink: 
         var nested: [ArchiveEntry] = []
         while let entry = try reader.next() {
             guard entry.path == "rootfs.tar.gz" else { continue }
-            let tar = try ArchiveReader(source: EntryDataSource(reader), name: "initramfs:/rootfs.tar.gz")
+            let tar = try ArchiveReader(source: reader, name: "initramfs:/rootfs.tar.gz")
             while let item = try tar.next() { nested.append(item) }
             #expect(tar.filters == [.gzip])
         }

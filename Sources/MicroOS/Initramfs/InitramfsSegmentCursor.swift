@@ -81,7 +81,7 @@ final class InitramfsSegmentCursor {
                                      + "(filters seen: \(raw.filters.map(\.rawValue)))")
         }
         decompressor = raw
-        stream = InitramfsCpioStream(EntryDataSource(raw), checksummed: compression == .gzip)
+        stream = InitramfsCpioStream(raw, checksummed: compression == .gzip)
     }
 
     /// The next entry and the index of its archive within the segment, or nil at the end of the segment.
