@@ -125,7 +125,7 @@ public struct BootRunner: Sendable {
         return BootResult(
             outcome: execution.closureResult, accelerator: accelerator, duration: clock.now - start,
             markers: final.seen, missing: final.missing, log: log, tail: final.tail,
-            qemuErrors: execution.standardError ?? "")
+            qemuErrors: execution.standardError)
     }
 }
 

@@ -9,12 +9,23 @@ public struct BootMenu: Sendable, Equatable {
     /// The template's file name in the top-level `iso/` folder (bundled with the module).
     public static let templateName = "grub.cfg.template"
 
+    /// The menu entries' titles, the same in every boot loader of the medium.
+    public static let installTitle = "Install EMT-S"
+    public static let shellTitle = "EMT-S shell, no install"
+    /// The kernel argument naming the medium's build id, so install-os finds the medium it booted from.
+    public static func mediumArgument(buildID: String) -> String { "emts.medium=\(buildID)" }
+
     /// The shipped template's text, from the module's resources.
     /// - Throws: `HybridISOError.template` if the resource is missing from this build.
     public static func shippedTemplate() throws(HybridISOError) -> String {
-        guard let url = Bundle.module.url(forResource: templateName, withExtension: nil, subdirectory: "Templates"),
+        try shippedTemplate(named: templateName)
+    }
+
+    /// A shipped template (`iso/<name>`) from the module's resources.
+    public static func shippedTemplate(named name: String) throws(HybridISOError) -> String {
+        guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Templates"),
               let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw .template("\(templateName) is missing from emts-iso's resources (the build is incomplete)")
+            throw .template("\(name) is missing from emts-iso's resources (the build is incomplete)")
         }
         return text
     }
@@ -25,8 +36,12 @@ public struct BootMenu: Sendable, Equatable {
     public var initramfsPath: String = "/boot/initramfs.img"
     public var kargsPath: String = KargsArea.path
     public var serialSpeed: Int = 115_200
+    /// The medium's build id, passed to the kernel as `emts.medium=`.
+    public var buildID: String
 
-    public init() {}
+    public init(buildID: String) {
+        self.buildID = buildID
+    }
 
     /// The placeholder values this menu fills in.
     public var values: [String: String] {
@@ -37,6 +52,9 @@ public struct BootMenu: Sendable, Equatable {
             "kargs_path": kargsPath,
             "serial_speed": String(serialSpeed),
             "no_install_karg": KernelArguments.noInstall,
+            "medium_karg": Self.mediumArgument(buildID: buildID),
+            "install_title": Self.installTitle,
+            "shell_title": Self.shellTitle,
         ]
     }
 
@@ -71,5 +89,46 @@ public struct BootMenu: Sendable, Equatable {
             throw .template("no value for " + unknown.map { "{{\($0)}}" }.joined(separator: ", "))
         }
         return output + rest
+    }
+}
+
+/// The systemd-boot menu of the `--secure-boot sign` ESP: the same two entries as the GRUB menu, both
+/// starting the one signed unified kernel image, rendered from `iso/loader.conf.template` and
+/// `iso/loader-entry.conf.template`.
+///
+/// Under Secure Boot the image's stub ignores the entries' `options` (its own signed command line wins),
+/// so the shell entry cannot add `emts.install=0` there: install-os also reads systemd-boot's
+/// `LoaderEntrySelected` EFI variable and stays off when it names `shellEntry`. Without Secure Boot the
+/// stub takes `options` as the whole command line, so both entries carry the full line.
+public struct LoaderMenu: Sendable, Equatable {
+    public static let installEntry = "emts-install.conf"
+    public static let shellEntry = "emts-shell.conf"
+    /// Where the signed unified kernel image lives in the ESP (not in `/EFI/Linux`, where systemd-boot
+    /// would list it a third time).
+    public static let imagePath = "/EFI/emts/emt-s.efi"
+
+    public var timeout: Int = 5
+    /// The command line of the install entry (the signed one), `emts.medium=` included.
+    public var commandLine: String
+
+    public init(commandLine: String) {
+        self.commandLine = commandLine
+    }
+
+    /// `loader/loader.conf` and `loader/entries/*.conf`, as files for the ESP.
+    public func files() throws(HybridISOError) -> [FATImage.File] {
+        guard timeout >= 0 else { throw .template("timeout \(timeout) is negative") }
+        let loader = try BootMenu.render(try BootMenu.shippedTemplate(named: "loader.conf.template"),
+                                         values: ["timeout": String(timeout), "default_entry": Self.installEntry])
+        let entry = try BootMenu.shippedTemplate(named: "loader-entry.conf.template")
+        let install = try BootMenu.render(entry, values: ["title": BootMenu.installTitle, "image": Self.imagePath,
+                                                          "options": commandLine])
+        let shell = try BootMenu.render(entry, values: ["title": BootMenu.shellTitle, "image": Self.imagePath,
+                                                        "options": commandLine + " " + KernelArguments.noInstall])
+        return [
+            FATImage.File(path: "loader/loader.conf", source: .bytes(Array(loader.utf8))),
+            FATImage.File(path: "loader/entries/" + Self.installEntry, source: .bytes(Array(install.utf8))),
+            FATImage.File(path: "loader/entries/" + Self.shellEntry, source: .bytes(Array(shell.utf8))),
+        ]
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 
 /// The EFI system partition image: appended to the ISO as GPT partition 2 and referenced by the El Torito
-/// EFI entry. Holds the removable-media boot path `EFI/BOOT/BOOTX64.EFI` (our GRUB, or shim with the signed
-/// GRUB as `grubx64.efi` and MokManager as `mmx64.efi`), sized from its contents: a fixed 2.88 MB floppy
-/// size is too small for shim + signed GRUB.
+/// EFI entry. Holds the removable-media boot path `EFI/BOOT/BOOTX64.EFI` (our GRUB; or shim with the signed
+/// GRUB as `grubx64.efi` and MokManager as `mmx64.efi`; or signed systemd-boot with its menu and the signed
+/// unified kernel image), sized from its contents: a fixed 2.88 MB floppy size is too small for shim +
+/// signed GRUB, let alone a kernel and initramfs.
 public struct ESPImage: Sendable {
     public static let label = "EMTS-EFI"
 
@@ -20,10 +21,11 @@ public struct ESPImage: Sendable {
     public var epoch: Int64
 
     public init(bootLoader: String, secondStage: String? = nil, mokManager: String? = nil,
-                buildID: String, epoch: Int64 = FATImage.defaultEpoch()) {
+                extraFiles: [FATImage.File] = [], buildID: String, epoch: Int64 = FATImage.defaultEpoch()) {
         self.bootLoader = bootLoader
         self.secondStage = secondStage
         self.mokManager = mokManager
+        self.extraFiles = extraFiles
         self.buildID = buildID
         self.epoch = epoch
     }

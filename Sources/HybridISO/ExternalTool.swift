@@ -10,6 +10,10 @@ struct ExternalTool: Sendable {
     static let mcopy = ExternalTool(name: "mcopy", package: "mtools")
     static let mtype = ExternalTool(name: "mtype", package: "mtools")
     static let mdir = ExternalTool(name: "mdir", package: "mtools")
+    static let sbsign = ExternalTool(name: "sbsign", package: "sbsigntool")
+    static let sbverify = ExternalTool(name: "sbverify", package: "sbsigntool")
+    static let objcopy = ExternalTool(name: "objcopy", package: "binutils")
+    static let openssl = ExternalTool(name: "openssl", package: "openssl")
 
     /// What a finished run printed.
     struct Output: Sendable {

@@ -1,4 +1,5 @@
 import Crypto
+import DiskKit
 import Foundation
 import ISOKit
 
@@ -17,10 +18,12 @@ public struct HybridISOInputs: Sendable {
     /// Every time on the medium (volume, files, FAT images), for reproducible bytes.
     public var epoch: Int64
     public var volumeID: String
+    public var secureBoot: SecureBootMode
 
     public init(kernel: String, initramfs: String, arguments: KernelArguments, installerConfig: String? = nil,
                 osImage: String? = nil, buildID: String, epoch: Int64,
-                volumeID: String = HybridISOBuild.defaultVolumeID) {
+                volumeID: String = HybridISOBuild.defaultVolumeID, secureBoot: SecureBootMode = .none) {
+        self.secureBoot = secureBoot
         self.kernel = kernel
         self.initramfs = initramfs
         self.arguments = arguments
@@ -38,13 +41,46 @@ public struct HybridISOReport: Codable, Sendable, Equatable {
     public var bytes: UInt64
     public var volumeID: String
     public var buildID: String
+    /// The kernel command line of the "Install EMT-S" entry, as the kernel receives it (after GRUB's
+    /// `BOOT_IMAGE=` when GRUB boots it).
     public var commandLine: String
+    public var secureBoot: String
     public var espBytes: UInt64
     public var configPartitionBytes: UInt64
     /// El Torito entries, as `platform:image`.
     public var elTorito: [String]
+    /// The partition table as libblkid reads it back from the written image.
+    public var partitions: [PartitionRecord]
+    /// Where the editable kernel arguments sit (also on the medium, `/boot/grub/kargs.json`).
+    public var kargs: KargsMap
     /// The OS image carried in `/images/`, if any.
     public var osImage: OSImagePayload?
+    /// Things the user should know about the result (an unsigned kernel under `shim`, ...).
+    public var warnings: [String]
+}
+
+/// One partition-table entry of the written image.
+public struct PartitionRecord: Codable, Sendable, Equatable {
+    /// "gpt" or "dos".
+    public var table: String
+    public var number: Int
+    public var startBytes: UInt64
+    public var sizeBytes: UInt64
+    /// The GPT type GUID, or the MBR type byte as two hex digits.
+    public var type: String
+    public var name: String?
+    public var active: Bool
+
+    public init(table: String, number: Int, startBytes: UInt64, sizeBytes: UInt64, type: String, name: String?,
+                active: Bool) {
+        self.table = table
+        self.number = number
+        self.startBytes = startBytes
+        self.sizeBytes = sizeBytes
+        self.type = type
+        self.name = name
+        self.active = active
+    }
 }
 
 /// The OS image on the medium: `/images/<name>` and `/images/<name>.sha256` (sha256sum's format).
@@ -93,9 +129,9 @@ public struct OSImagePayload: Codable, Sendable, Equatable {
 }
 
 /// Writes the hybrid ISO: ISO 9660 + Rock Ridge + Joliet, El Torito BIOS (GRUB i386-pc) and EFI (the appended
-/// ESP) entries, GRUB's hybrid MBR with a protective MBR + GPT, partition offset 16, a forced active MBR entry,
-/// and the ESP and config FAT images appended as GPT partitions 2 and 3. Boots on BIOS and UEFI, from CD and
-/// from a USB stick it was written to.
+/// ESP) entries, GRUB's hybrid MBR with a protective MBR + GPT, partition offset 16, a forced active MBR
+/// entry, and the ESP and config FAT images appended as GPT partitions 2 and 3. Boots on BIOS and UEFI, from CD
+/// and from a USB stick it was written to; under Secure Boot with `shim` or `sign`.
 public enum HybridISOBuild {
     public static let defaultVolumeID = "EMTS_INSTALL"
     public static let biosImagePath = "/boot/grub/i386-pc/eltorito.img"
@@ -104,14 +140,48 @@ public enum HybridISOBuild {
     /// atomically to `output`.
     /// - Throws: `HybridISOError` (a tool, an input), `ISOError` (libisofs).
     public static func write(_ inputs: HybridISOInputs, to output: String) throws -> HybridISOReport {
+        try inputs.secureBoot.preflight()
         let scratch = try ScratchDirectory(beside: output)
         let grub = GrubImages(buildID: inputs.buildID)
         let bios = scratch.file("eltorito.img")
-        let uefi = scratch.file("BOOTX64.EFI")
         try grub.buildBIOSImage(to: bios)
-        try grub.buildUEFIImage(to: uefi)
+        let medium = BootMenu.mediumArgument(buildID: inputs.buildID)
+        let installLine = inputs.arguments.commandLine + " " + medium
+        var warnings: [String] = []
+
+        let espPlan: ESPImage
+        var uefiCommandLine = "BOOT_IMAGE=/boot/vmlinuz " + installLine
+        var signedImage: String?
+        switch inputs.secureBoot {
+        case .none:
+            let uefi = scratch.file("BOOTX64.EFI")
+            try grub.buildUEFIImage(to: uefi)
+            espPlan = ESPImage(bootLoader: uefi, buildID: inputs.buildID, epoch: inputs.epoch)
+        case let .shim(loaders):
+            if !ShimLoaders.kernelIsSigned(inputs.kernel) {
+                warnings.append("the kernel \(inputs.kernel) carries no signature: with Secure Boot on, the signed "
+                                + "GRUB refuses to boot it")
+            }
+            espPlan = ESPImage(bootLoader: loaders.shim, secondStage: loaders.grub, mokManager: loaders.mokManager,
+                               buildID: inputs.buildID, epoch: inputs.epoch)
+        case let .sign(identity):
+            let uki = scratch.file("emt-s.efi")
+            try UnifiedKernelImage(kernel: inputs.kernel, initramfs: inputs.initramfs, commandLine: installLine,
+                                   osRelease: osRelease(buildID: inputs.buildID), timestamp: inputs.epoch).build(to: uki)
+            let signedUKI = scratch.file("emt-s.signed.efi")
+            try identity.sign(uki, to: signedUKI, what: "the unified kernel image")
+            let loader = scratch.file("systemd-bootx64.efi")
+            try identity.sign(systemdBoot, to: loader, what: "systemd-boot (\(systemdBoot))")
+            let menu = try LoaderMenu(commandLine: installLine).files()
+            espPlan = ESPImage(bootLoader: loader,
+                               extraFiles: menu + [FATImage.File(path: String(LoaderMenu.imagePath.dropFirst()),
+                                                                 source: .path(signedUKI))],
+                               buildID: inputs.buildID, epoch: inputs.epoch)
+            uefiCommandLine = installLine
+            signedImage = LoaderMenu.imagePath
+        }
         let esp = scratch.file("esp.img")
-        let espBytes = try ESPImage(bootLoader: uefi, buildID: inputs.buildID, epoch: inputs.epoch).build(to: esp)
+        let espBytes = try espPlan.build(to: esp)
         let config = scratch.file("config.img")
         let configBytes = try ConfigPartitionImage(installerConfig: inputs.installerConfig, buildID: inputs.buildID,
                                                    epoch: inputs.epoch).build(to: config)
@@ -121,9 +191,12 @@ public enum HybridISOBuild {
         try image.addFile(biosImagePath, hostPath: bios)
         try image.addFile("/boot/vmlinuz", hostPath: inputs.kernel)
         try image.addFile("/boot/initramfs.img", hostPath: inputs.initramfs)
-        let menu = try BootMenu().render(template: try BootMenu.shippedTemplate())
+        let menu = try BootMenu(buildID: inputs.buildID).render(template: try BootMenu.shippedTemplate())
         try image.addFile("/boot/grub/grub.cfg", contents: Array(menu.utf8))
-        try image.addFile(KargsArea.path, contents: try KargsArea().encode(inputs.arguments))
+        let kargs = KargsArea()
+        try image.addFile(KargsArea.path, contents: try kargs.encode(inputs.arguments))
+        let kargsMap = kargs.map(for: inputs.arguments, signedImage: signedImage)
+        try image.addFile(KargsMap.path, contents: try kargsMap.areaBytes())
         try image.addFile(grub.mediumTagPath, contents: [UInt8]())
         // Debian's signed GRUB looks for /.disk/info to find its medium.
         try image.addFile("/.disk/info", contents: Array("EMT-S install medium \(inputs.buildID)\n".utf8))
@@ -142,10 +215,49 @@ public enum HybridISOBuild {
         options.systemArea = .grubHybrid(mbrTemplatePath: SystemArea.debianGRUBHybridMBR,
                                          appendedPartitions: [.efiSystem(number: 2, hostPath: esp),
                                                               .fatData(number: 3, hostPath: config)])
-        let written = try image.write(to: output, options: options)
+        // The kargs files' offsets are known only once libisofs has laid the image out: fill them into the
+        // map's own fixed-size area before the image is renamed into place.
+        var placedMap = kargsMap
+        var partitions: [PartitionRecord] = []
+        let written = try image.write(to: output, options: options, beforeCommit: { temporary in
+            placedMap = try kargsMap.place(in: temporary)
+            partitions = try Self.partitions(of: temporary)
+        })
         return HybridISOReport(output: output, bytes: written.bytes, volumeID: inputs.volumeID, buildID: inputs.buildID,
-                               commandLine: inputs.arguments.commandLine, espBytes: espBytes,
+                               commandLine: uefiCommandLine, secureBoot: inputs.secureBoot.name, espBytes: espBytes,
                                configPartitionBytes: configBytes,
-                               elTorito: ["bios:\(biosImagePath)", "efi:appended-partition-2"], osImage: payload)
+                               elTorito: ["bios:\(biosImagePath)", "efi:appended-partition-2"],
+                               partitions: partitions, kargs: placedMap, osImage: payload, warnings: warnings)
+    }
+
+    /// systemd-boot-efi's boot manager, signed for the `sign` mode.
+    public static let systemdBoot = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+
+    /// The unified kernel image's `.osrel` section.
+    static func osRelease(buildID: String) -> String {
+        """
+        NAME="EMT-S install medium"
+        ID=emts-install
+        PRETTY_NAME="EMT-S install medium \(buildID)"
+        IMAGE_ID=emts-install
+        IMAGE_VERSION=\(buildID)
+
+        """
+    }
+
+    /// Both partition tables of the image at `path`, as libblkid reads them.
+    static func partitions(of path: String) throws -> [PartitionRecord] {
+        var records: [PartitionRecord] = []
+        let report = try Blkid.probe(path)
+        if let table = report.partitionTable {
+            for partition in table.partitions {
+                records.append(PartitionRecord(
+                    table: table.type, number: partition.number, startBytes: partition.startBytes,
+                    sizeBytes: partition.sizeBytes,
+                    type: partition.typeGUID ?? String(format: "%02x", partition.mbrType),
+                    name: partition.name, active: partition.isActive))
+            }
+        }
+        return records
     }
 }

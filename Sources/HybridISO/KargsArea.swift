@@ -1,4 +1,6 @@
 import Foundation
+import ISOKit
+import StreamKit
 
 /// The kernel arguments as a fixed-size GRUB script, `kargs.cfg`, so they can be changed in place on a
 /// written medium (as coreos-installer's `iso kargs modify` does): the boot menu `source`s it.
@@ -66,9 +68,9 @@ public struct KargsArea: Sendable, Equatable {
     }
 
     /// The map recorded on the medium; the ISO writer fills in each file's offset once it has placed it.
-    public func map(for arguments: KernelArguments, offsets: [String: UInt64] = [:]) -> KargsMap {
-        KargsMap(defaultCommandLine: arguments.commandLine, size: size,
-                 files: [KargsMap.File(path: Self.path, offset: offsets[Self.path])])
+    public func map(for arguments: KernelArguments, signedImage: String? = nil) -> KargsMap {
+        KargsMap(defaultCommandLine: arguments.commandLine, size: size, files: [KargsMap.File(path: Self.path)],
+                 signedImage: signedImage)
     }
 }
 
@@ -85,19 +87,64 @@ public struct KargsMap: Codable, Sendable, Equatable {
         }
     }
 
+    /// Where the map itself lives on the medium, in a fixed-size area of its own.
+    public static let path = "/boot/grub/kargs.json"
+    public static let areaSize = 1024
+
     public var defaultCommandLine: String
     public var size: Int
     public var files: [File]
+    /// Under `--secure-boot sign` the UEFI path boots a signed unified kernel image whose command line is
+    /// part of the signature: its path in the ESP, to say that only a rebuild changes that line.
+    public var signedImage: String?
 
     enum CodingKeys: String, CodingKey {
         case defaultCommandLine = "default"
         case size, files
+        case signedImage = "signed_image"
     }
 
-    public init(defaultCommandLine: String, size: Int, files: [File]) {
+    public init(defaultCommandLine: String, size: Int, files: [File], signedImage: String? = nil) {
         self.defaultCommandLine = defaultCommandLine
         self.size = size
         self.files = files
+        self.signedImage = signedImage
+    }
+
+    /// The map as exactly `areaSize` bytes: JSON, padded with spaces, ending in a newline.
+    /// - Throws: `invalidPlan` when the JSON does not fit.
+    public func areaBytes() throws(HybridISOError) -> [UInt8] {
+        var bytes = [UInt8](try jsonData())
+        guard bytes.count < Self.areaSize else {
+            throw .invalidPlan("the kargs map needs \(bytes.count) bytes, its area holds \(Self.areaSize - 1)")
+        }
+        bytes += [UInt8](repeating: UInt8(ascii: " "), count: Self.areaSize - 1 - bytes.count) + [UInt8(ascii: "\n")]
+        return bytes
+    }
+
+    /// Finds where each kargs file and the map itself landed in the written image at `imagePath`, records
+    /// the offsets and writes the completed map over its own placeholder area (same size, so nothing else
+    /// moves). Checks that each recorded offset holds a kargs file of `size` bytes.
+    /// - Returns: the map with offsets.
+    public func place(in imagePath: String) throws -> KargsMap {
+        let image = try ISOImage(reading: imagePath)
+        var placed = self
+        for index in placed.files.indices {
+            let extents = try image.extents(of: placed.files[index].path)
+            guard extents.count == 1, extents[0].size == UInt64(size) else {
+                throw HybridISOError.invalidPlan("\(placed.files[index].path) is not one \(size)-byte extent in \(imagePath)")
+            }
+            placed.files[index].offset = extents[0].offset
+        }
+        let own = try image.extents(of: Self.path)
+        guard own.count == 1, own[0].size == UInt64(Self.areaSize) else {
+            throw HybridISOError.invalidPlan("\(Self.path) is not one \(Self.areaSize)-byte extent in \(imagePath)")
+        }
+        let bytes = try placed.areaBytes()
+        let file = try FileSink(updating: imagePath)
+        try file.patch(bytes, at: Int64(own[0].offset))
+        try file.close()
+        return placed
     }
 
     /// Stable JSON (sorted keys) for the medium and the manifest.

@@ -9,7 +9,8 @@
 /// - `rd.skipfsck`, `noresume`: present; `resume=` contradicts `noresume`;
 /// - `modules-load=`: the occurrences (systemd merges them) include `nbd`, and no blacklist names `nbd`
 ///   (`module_blacklist=`, `modprobe.blacklist=`);
-/// - `emts.install=` belongs to the boot menu ("EMT-S shell, no install" appends `emts.install=0`);
+/// - `emts.install=` belongs to the boot menu ("EMT-S shell, no install" appends `emts.install=0`), and so
+///   does `emts.medium=` (the medium's build id, for install-os);
 /// - arguments are printable ASCII without `"`, `\` or `$`: they are carried inside a GRUB string, and
 ///   quoted kernel values (with spaces) are not supported.
 /// Console arguments are defaults, not requirements: a site may move the serial console.
@@ -55,6 +56,9 @@ public struct KernelArguments: Sendable, Equatable {
             else { throw fail("\"\(argument)\": only printable ASCII without quotes, '\\' or '$'") }
             if argument.hasPrefix("emts.install=") || argument == "emts.install" {
                 throw fail("\(argument): emts.install is set by the boot menu entry, not on the command line")
+            }
+            if argument.hasPrefix("emts.medium=") || argument == "emts.medium" {
+                throw fail("\(argument): emts.medium is set by the boot menu to the medium's build id")
             }
         }
 

@@ -17,6 +17,24 @@ extension ISOImage {
         return describe(node, path: "/" + components.joined(separator: "/"))
     }
 
+    /// Where the data of the regular file at `path` sits in the image this was read from: one
+    /// `(offset, size)` in bytes per extent (one for files under 4 GiB). For an image read with
+    /// `init(reading:)` only.
+    /// - Throws: `ISOError` (`.findNode`) when there is no such file or it was not read from an image.
+    public func extents(of path: String) throws(ISOError) -> [(offset: UInt64, size: UInt64)] {
+        guard let node = try node(at: path), iso_node_get_type(node) == LIBISO_FILE else {
+            throw ISOError(operation: .findNode, path: path, message: "no such file in the image")
+        }
+        var count: Int32 = 0
+        var sections: UnsafeMutablePointer<iso_file_section>?
+        let rc = iso_file_get_old_image_sections(node, &count, &sections, 0)
+        defer { free(sections) }
+        guard rc == 1, let sections else {
+            throw ISOError(operation: .findNode, path: path, message: "the file was not read from an image")
+        }
+        return (0 ..< Int(count)).map { (UInt64(sections[$0].block) * 2048, UInt64(sections[$0].size)) }
+    }
+
     /// The whole contents of the regular file at `path`.
     /// - Throws: `ISOError` (`.readFile`) when there is no such file or its data cannot be read.
     public func contents(of path: String) throws(ISOError) -> [UInt8] {

@@ -24,12 +24,16 @@ extension ISOImage {
     /// a temporary file next to `path` and renames it into place. On any failure the temporary file
     /// is removed and `path` is left as it was.
     /// - Parameter progress: called on this thread after each chunk with bytes written and the total.
+    /// - Parameter beforeCommit: called with the complete temporary file's path before it is renamed into
+    ///   place, to patch bytes whose position is known only after layout; what it throws fails the write
+    ///   (wrapped in `.writeImage`) and removes the file.
     /// - Throws: `ISOError` (`.prepareWrite` for invalid options, naming the missing boot image path,
     ///   appended partition file or MBR template; nothing is created then), `.writeImage` naming `path` when the
     ///   output cannot be written or libisofs cannot generate the image, with its messages in `details`).
     @discardableResult
     public func write(to path: String, options: ISOWriteOptions = ISOWriteOptions(),
-                      progress: ((ISOWriteProgress) -> Void)? = nil) throws(ISOError) -> ISOWriteReport {
+                      progress: ((ISOWriteProgress) -> Void)? = nil,
+                      beforeCommit: ((String) throws -> Void)? = nil) throws(ISOError) -> ISOWriteReport {
         try ISOLibrary.ensureInitialised()
         let libraryOptions = try options.makeLibraryOptions(path: path)
         defer { iso_write_opts_free(libraryOptions) }
@@ -92,6 +96,15 @@ extension ISOImage {
                            details: ISOLibrary.messages(for: messageID))
         }
         let messages = ISOLibrary.messages(for: messageID)
+        if let beforeCommit {
+            do {
+                try beforeCommit(output.temporaryPath)
+            } catch let error as ISOError {
+                throw error
+            } catch {
+                throw ISOError(operation: .writeImage, path: path, message: "\(error)")
+            }
+        }
         try output.commit()
         completed = true
         return ISOWriteReport(path: path, bytes: written, warnings: messages)

@@ -35,6 +35,21 @@ public final class FileSink: ByteSink {
         guard descriptor >= 0 else { throw FileStreamError(path: self.displayPath, operation: "creating", errno: errno) }
     }
 
+    /// Opens the existing file `path` to patch bytes in place (`patch(_:at:)`); writes append at its end.
+    public init(updating path: String, displayPath: String? = nil) throws {
+        self.path = path
+        self.displayPath = displayPath ?? path
+        descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileStreamError(path: self.displayPath, operation: "opening", errno: errno) }
+        let end = lseek(descriptor, 0, SEEK_END)
+        guard end >= 0 else {
+            let error = FileStreamError(path: self.displayPath, operation: "seeking", errno: errno)
+            Glibc.close(descriptor)
+            throw error
+        }
+        offset = Int64(end)
+    }
+
     deinit { if descriptor >= 0 { Glibc.close(descriptor) } }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {

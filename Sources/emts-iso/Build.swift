@@ -12,11 +12,15 @@ struct Build: AsyncParsableCommand {
         abstract: "Build the EMT-S install medium from the µOS.",
         discussion: """
         Reads the µOS initramfs and its nested root filesystem archive in one stream, disables the provisioning \
-        agents (mask + removal of their enablement links), adds files, and writes the new initramfs. Nothing is \
-        unpacked onto the disk; outputs appear only when complete.
+        agents (mask + removal of their enablement links), adds files, and writes the new initramfs; then writes \
+        the hybrid ISO (BIOS and UEFI, CD and USB stick) around it with its manifest (FILE.manifest.json). \
+        Nothing is unpacked onto the disk; outputs appear only when complete.
 
-        Until the ISO writer lands, --initramfs-only DIR is the output: DIR/vmlinuz, DIR/initramfs.img and \
-        DIR/manifest.json.
+        --secure-boot picks the UEFI boot path: none (our GRUB, unsigned), shim (a Microsoft-signed shim and the \
+        distribution-signed GRUB; the kernel must be signed by a key shim trusts), or sign (systemd-boot and a \
+        unified kernel image signed with --sign-key/--sign-cert, an unencrypted PEM key).
+
+        --initramfs-only DIR writes only DIR/vmlinuz, DIR/initramfs.img and DIR/manifest.json.
         """)
 
     @Option(help: "The µOS kernel (an x86 bzImage).")
@@ -54,6 +58,24 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("installer-config"), help: ArgumentHelp("The installer configuration for the medium's writable config partition.", valueName: "FILE"))
     var installerConfig: String?
 
+    @Option(name: .customLong("secure-boot"), help: "UEFI Secure Boot path: none, shim or sign.")
+    var secureBoot: String = "none"
+
+    @Option(help: ArgumentHelp("shim for --secure-boot shim.", valueName: "FILE"))
+    var shim: String = ShimLoaders.debian.shim
+
+    @Option(name: .customLong("signed-grub"), help: ArgumentHelp("The signed GRUB shim starts.", valueName: "FILE"))
+    var signedGrub: String = ShimLoaders.debian.grub
+
+    @Option(name: .customLong("mok-manager"), help: ArgumentHelp("shim's MokManager.", valueName: "FILE"))
+    var mokManager: String = ShimLoaders.debian.mokManager
+
+    @Option(name: .customLong("sign-key"), help: ArgumentHelp("Private key (PEM) for --secure-boot sign.", valueName: "FILE"))
+    var signKey: String?
+
+    @Option(name: .customLong("sign-cert"), help: ArgumentHelp("Certificate (PEM) for --secure-boot sign.", valueName: "FILE"))
+    var signCert: String?
+
     @Option(name: .customLong("initramfs-only"), help: ArgumentHelp("Instead of an ISO: write vmlinuz, initramfs.img and manifest.json into DIR.", valueName: "DIR"))
     var initramfsOnly: String?
 
@@ -82,6 +104,24 @@ struct Build: AsyncParsableCommand {
         for addition in additions where !addition.contains(":") {
             throw ValidationError("--add takes FILE:DEST (got \(addition))")
         }
+        _ = try secureBootMode()
+    }
+
+    /// `--secure-boot` and the files it needs.
+    func secureBootMode() throws -> SecureBootMode {
+        switch secureBoot {
+        case "none":
+            return .none
+        case "shim":
+            return .shim(ShimLoaders(shim: shim, grub: signedGrub, mokManager: mokManager))
+        case "sign":
+            guard let signKey, let signCert else {
+                throw ValidationError("--secure-boot sign needs --sign-key and --sign-cert")
+            }
+            return .sign(SigningIdentity(key: signKey, certificate: signCert))
+        default:
+            throw ValidationError("--secure-boot must be none, shim or sign (got \(secureBoot))")
+        }
     }
 
     func run() async throws {
@@ -94,7 +134,8 @@ struct Build: AsyncParsableCommand {
                     ?? Int64(Date().timeIntervalSince1970)
                 let manifest = try InstallMediumBuild.build(
                     inputs, kernelArguments: try KernelArguments(extras: kernelArguments),
-                    installerConfig: installerConfig, osImage: osImage, epoch: epoch, output: output,
+                    installerConfig: installerConfig, osImage: osImage, secureBoot: try secureBootMode(),
+                    epoch: epoch, output: output,
                     tool: "emts-iso \(Release.version)") { console.progress($0) }
                 console.done(manifest)
                 return
@@ -136,6 +177,11 @@ struct Build: AsyncParsableCommand {
                 .uint32Value ?? 0o644
             request.files.append(EditRequest.File(destination: destination, source: try .hostFile(at: source),
                                                   permissions: permissions & 0o111 != 0 ? 0o755 : 0o644))
+        }
+        if let installerConfig {
+            // The µOS carries the build's installer config; the copy on the config partition overrides it.
+            request.files.append(EditRequest.File(destination: InstallMediumBuild.embeddedInstallerConfig,
+                                                  source: try .hostFile(at: installerConfig), permissions: 0o644))
         }
         let source: MicroOSSource = uosTarball.map { .tarball($0) } ?? .initramfs(kernel: kernel!, initramfs: initramfs!)
         return MicroOSInputs(source: source, request: request,

@@ -55,11 +55,15 @@ struct Console {
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         let rewrite = manifest.microOS.rewrite
         print("ISO       \(manifest.iso.output) (\(megabytes(Int64(manifest.iso.bytes))), sha256 \(manifest.output.sha256))")
-        print("boots     BIOS and UEFI, CD and USB stick; build id \(manifest.iso.buildID)")
+        let secureBoot = manifest.iso.secureBoot == "none" ? "Secure Boot off" : "Secure Boot: \(manifest.iso.secureBoot)"
+        print("boots     BIOS and UEFI (\(secureBoot)), CD and USB stick; build id \(manifest.iso.buildID)")
         print("cmdline   \(manifest.iso.commandLine)")
         print("rootfs    \(rewrite.nestedOut.entries) entries (\(rewrite.removed) removed, \(rewrite.added) added)")
         print("RAM       the booted µOS needs at least \(megabytes(rewrite.ramNeededBytes)) for its initramfs and root")
         print("manifest  \(manifest.iso.output).manifest.json")
+        for warning in manifest.iso.warnings {
+            FileHandle.standardError.write(Data("emts-iso: warning: \(warning)\n".utf8))
+        }
     }
 
     func failure(_ error: any Error) {

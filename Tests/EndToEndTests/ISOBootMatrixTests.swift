@@ -8,36 +8,53 @@ import Testing
 
 /// The hybrid ISO built from the test bed, booted the ways the field boots it.
 @Suite struct ISOBootMatrixTests {
+    /// Which ISO a cell boots: one per `--secure-boot` mode, built once per test process.
+    enum Build: String, Sendable, CaseIterable {
+        case none, shim, sign
+    }
+
     struct Cell: Sendable, CustomTestStringConvertible {
         var firmware: Firmware
         var media: MediaKind
-        var testDescription: String { "\(firmware.rawValue) \(media.rawValue)" }
+        var build: Build = .none
+        var testDescription: String { "\(firmware.rawValue) \(media.rawValue) (--secure-boot \(build.rawValue))" }
     }
 
     static let cells = [
         Cell(firmware: .bios, media: .cd), Cell(firmware: .bios, media: .usb),
         Cell(firmware: .uefi, media: .cd), Cell(firmware: .uefi, media: .usb), Cell(firmware: .uefi, media: .disk),
+        // Secure Boot: Microsoft's keys start Debian's shim, which trusts the test bed's Debian-signed kernel;
+        // the snakeoil keys trust what `sign` signed with the snakeoil key.
+        Cell(firmware: .uefiSecure, media: .cd, build: .shim), Cell(firmware: .uefiSecure, media: .usb, build: .shim),
+        Cell(firmware: .uefiSnakeoil, media: .cd, build: .sign), Cell(firmware: .uefiSnakeoil, media: .usb, build: .sign),
     ]
 
-    private static let built = Mutex<Result<URL, any Error>?>(nil)
+    private static let built = Mutex<[Build: Result<(URL, InstallMediumManifest), any Error>]>([:])
 
-    /// The ISO, built once per test process (SOURCE_DATE_EPOCH fixed, the agents disabled, the check unit in).
-    static func iso() async throws -> URL {
+    /// The ISO for `build` (SOURCE_DATE_EPOCH fixed, the agents disabled, the check unit in) and its manifest.
+    static func iso(_ build: Build = .none) async throws -> (url: URL, manifest: InstallMediumManifest) {
         let bed = try await TestBed.sharedAsync()
         return try await offloaded {
-            try built.withLock { cached in
-                if cached == nil {
-                    cached = Result {
-                        let output = TestBed.logDirectory.appendingPathComponent("iso/emt-s.iso")
-                        _ = try InstallMediumBuild.build(
+            try built.withLock { cache in
+                if cache[build] == nil {
+                    cache[build] = Result {
+                        let directory = TestBed.logDirectory.appendingPathComponent("iso-\(build.rawValue)")
+                        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                        let mode: SecureBootMode = switch build {
+                        case .none: .none
+                        case .shim: .shim(.debian)
+                        case .sign: .sign(try SigningIdentity.ovmfSnakeoil(decryptingInto: directory.path))
+                        }
+                        let output = directory.appendingPathComponent("emt-s.iso")
+                        let manifest = try InstallMediumBuild.build(
                             MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(.gzip).path,
                                           request: EditedTestBedBoots.request),
-                            kernelArguments: try KernelArguments(), installerConfig: nil, epoch: 1_700_000_000,
-                            output: output.path, tool: "test")
-                        return output
+                            kernelArguments: try KernelArguments(), installerConfig: nil, secureBoot: mode,
+                            epoch: 1_700_000_000, output: output.path, tool: "test")
+                        return (output, manifest)
                     }
                 }
-                return try cached!.get()
+                return try cache[build]!.get()
             }
         }
     }
@@ -45,13 +62,14 @@ import Testing
     @Test("The ISO boots to the µOS with its command line and no agents", arguments: cells)
     func boots(cell: Cell) async throws {
         let bed = try await TestBed.sharedAsync()
-        let iso = try await Self.iso()
+        let (iso, manifest) = try await Self.iso(cell.build)
         let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
         let spec = MachineSpec(firmware: cell.firmware, source: .medium(image: iso, media: cell.media, writable: false))
         let markers = ["EMTS-INIT rootfs unpacked", "EMTS-TESTBED-READY multi-user", "EMTS-CMDLINE "]
             + TestBed.agents.map { "EMTS-CHECK \($0).service masked" }
         let failures = BootExpectation.knownFailures + TestBed.agents.map { "EMTS-AGENT-STARTED \($0)" }
-        let log = TestBed.logDirectory.appendingPathComponent("iso-\(cell.firmware.rawValue)-\(cell.media.rawValue).log")
+        let log = TestBed.logDirectory.appendingPathComponent(
+            "iso-\(cell.build.rawValue)-\(cell.firmware.rawValue)-\(cell.media.rawValue).log")
         let result = try await BootRunner().boot(
             spec, expecting: BootExpectation(markers: markers, failures: failures), accelerator: accel.accelerator, log: log)
         print("ISO \(cell.testDescription): \(result.summary)")
@@ -59,9 +77,33 @@ import Testing
         let console = String(decoding: try Data(contentsOf: log), as: UTF8.self)
         let cmdline = console.split(whereSeparator: \.isNewline).first { $0.hasPrefix("EMTS-CMDLINE ") }
             .map { String($0.dropFirst("EMTS-CMDLINE ".count)).trimmingCharacters(in: .whitespacesAndNewlines) }
-        // GRUB's `linux` puts BOOT_IMAGE= first; the rest is exactly the medium's kargs area.
-        #expect(cmdline == "BOOT_IMAGE=/boot/vmlinuz " + (try KernelArguments()).commandLine,
+        // GRUB's `linux` puts BOOT_IMAGE= first; the signed unified kernel image passes its line as it is.
+        let expected = "\((try KernelArguments()).commandLine) emts.medium=\(manifest.iso.buildID)"
+        #expect(cmdline == (cell.build == .sign && cell.firmware.isUEFI ? expected : "BOOT_IMAGE=/boot/vmlinuz " + expected),
                 "the kernel got exactly the medium's command line")
+        #expect(manifest.iso.commandLine == (cell.build == .sign ? expected : "BOOT_IMAGE=/boot/vmlinuz " + expected))
+        if cell.firmware.enforcesSecureBoot {
+            #expect(console.contains("Secure boot enabled") || console.contains("secureboot: Secure boot enabled"),
+                    "the kernel saw Secure Boot on")
+        }
+    }
+
+    /// Negative controls: firmware enforcing Secure Boot refuses a boot path it does not trust.
+    @Test("Secure Boot refuses an untrusted boot path", arguments: [
+        Cell(firmware: .uefiSecure, media: .cd, build: .none), Cell(firmware: .uefiSecure, media: .usb, build: .sign),
+    ])
+    func refused(cell: Cell) async throws {
+        let bed = try await TestBed.sharedAsync()
+        let (iso, _) = try await Self.iso(cell.build)
+        let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
+        let spec = MachineSpec(firmware: cell.firmware, source: .medium(image: iso, media: cell.media, writable: false))
+        let log = TestBed.logDirectory.appendingPathComponent(
+            "refused-\(cell.build.rawValue)-\(cell.firmware.rawValue)-\(cell.media.rawValue).log")
+        let expectation = BootExpectation(markers: ["Access Denied"], failures: ["Linux version", "EMTS-INIT", "GRUB"],
+                                          overallTimeout: .seconds(240))
+        let result = try await BootRunner().boot(spec, expecting: expectation, accelerator: accel.accelerator, log: log)
+        print("refused \(cell.testDescription): \(result.summary)")
+        #expect(result.passed, "the firmware refused the unsigned loader: \(result.summary)")
     }
 }
 
@@ -69,7 +111,7 @@ import Testing
 @Suite struct ISOLayoutTests {
     @Test("xorriso, sgdisk and fdisk agree on the hybrid layout")
     func layoutAsToolsSeeIt() async throws {
-        let iso = try await ISOBootMatrixTests.iso()
+        let iso = try await ISOBootMatrixTests.iso().url
         let (report, sgdisk, fdisk) = try await offloaded {
             (try shell("xorriso -indev '\(iso.path)' -report_el_torito plain -report_system_area plain 2>&1"),
              try shell("sgdisk -v '\(iso.path)' 2>&1"),

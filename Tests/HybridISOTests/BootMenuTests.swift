@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func rendersTheShippedTemplate() throws {
-        let rendered = try BootMenu().render(template: template)
+        let rendered = try BootMenu(buildID: "0123abcd").render(template: template)
         let expected = """
         # EMT-S install medium boot menu, rendered from iso/grub.cfg.template by HybridISO.BootMenu.
         # GRUB's early config found this medium and set root; every path below is on it.
@@ -30,17 +30,38 @@ import Testing
         source /boot/grub/kargs.cfg
 
         menuentry "Install EMT-S" --id install {
-            linux /boot/vmlinuz ${emts_kargs}
+            linux /boot/vmlinuz ${emts_kargs} emts.medium=0123abcd
             initrd /boot/initramfs.img
         }
 
         menuentry "EMT-S shell, no install" --id shell {
-            linux /boot/vmlinuz ${emts_kargs} emts.install=0
+            linux /boot/vmlinuz ${emts_kargs} emts.medium=0123abcd emts.install=0
             initrd /boot/initramfs.img
         }
 
         """
         #expect(rendered == expected)
+    }
+
+    @Test func loaderMenuHasTheSameTwoEntriesOnTheSignedImage() throws {
+        let files = try LoaderMenu(commandLine: "root=tmpfs a=b emts.medium=0123abcd").files()
+        let text = Dictionary(uniqueKeysWithValues: files.map { file -> (String, String) in
+            guard case let .bytes(bytes) = file.source else { return (file.path, "") }
+            return (file.path, String(decoding: bytes, as: UTF8.self))
+        })
+        #expect(text.keys.sorted() == ["loader/entries/emts-install.conf", "loader/entries/emts-shell.conf",
+                                       "loader/loader.conf"])
+        let loader = text["loader/loader.conf"] ?? ""
+        #expect(loader.contains("\ndefault emts-install.conf\n") && loader.contains("\neditor no\n")
+                && loader.contains("\ntimeout 5\n"))
+        #expect(text["loader/entries/emts-install.conf"] == """
+            title Install EMT-S
+            efi /EFI/emts/emt-s.efi
+            options root=tmpfs a=b emts.medium=0123abcd
+
+            """)
+        #expect(text["loader/entries/emts-shell.conf"]?.contains(
+            "title EMT-S shell, no install\nefi /EFI/emts/emt-s.efi\noptions root=tmpfs a=b emts.medium=0123abcd emts.install=0\n") == true)
     }
 
     @Test func unknownPlaceholderIsAnError() {

@@ -21,7 +21,7 @@ import Testing
     @Test(arguments: [
         "root=/dev/sda", "rootflags=size=1G,mode=0755", "rootflags=mode=0700", "rootflags=nr_blocks=100,mode=0755",
         "rootflags=noatime", "resume=/dev/sda2", "module_blacklist=nbd", "modprobe.blacklist=loop,nbd",
-        "emts.install=0", "foo=\"a", "x=$y", "back\\slash", "tab\u{7}",
+        "emts.install=0", "emts.medium=x", "foo=\"a", "x=$y", "back\\slash", "tab\u{7}",
     ])
     func contradictingExtrasAreRejected(_ extra: String) {
         #expect(throws: HybridISOError.self) { try KernelArguments(extras: [extra]) }
@@ -70,7 +70,10 @@ import Testing
         let files = json?["files"] as? [[String: Any]]
         #expect(files?.first?["path"] as? String == "/boot/grub/kargs.cfg")
         #expect(files?.first?["offset"] == nil)
-        let placed = KargsArea().map(for: arguments, offsets: ["/boot/grub/kargs.cfg": 34_816])
-        #expect(try JSONDecoder().decode(KargsMap.self, from: placed.jsonData()).files.first?.offset == 34_816)
+        let area = try map.areaBytes()
+        #expect(area.count == KargsMap.areaSize && area.last == UInt8(ascii: "\n"))
+        #expect(try JSONDecoder().decode(KargsMap.self, from: Data(area)) == map, "padding is JSON whitespace")
+        let signed = KargsArea().map(for: arguments, signedImage: "/EFI/emts/emt-s.efi")
+        #expect(try JSONDecoder().decode(KargsMap.self, from: Data(signed.areaBytes())).signedImage == "/EFI/emts/emt-s.efi")
     }
 }

@@ -14,6 +14,7 @@ func bytes(_ path: String) throws -> [UInt8] {
     [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
+@discardableResult
 func mtools(_ tool: ExternalTool, _ arguments: [String]) throws -> ExternalTool.Output {
     try tool.run(arguments, step: "test", environment: FATImage.mtoolsEnvironment)
 }
@@ -21,3 +22,4 @@ func mtools(_ tool: ExternalTool, _ arguments: [String]) throws -> ExternalTool.
 /// The repository's top-level folder, found from this file's path.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().path
+

@@ -54,4 +54,21 @@ import Testing
         #expect(error?.description.hasPrefix(path) == true)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "keep")
     }
+
+    @Test func fileSinkUpdatesAnExistingFileInPlace() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("image").path
+        try Data("0123456789".utf8).write(to: URL(fileURLWithPath: path))
+        let sink = try FileSink(updating: path)
+        #expect(sink.offset == 10)
+        try sink.patch(Array("ab".utf8), at: 3)
+        try sink.close()
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "012ab56789")
+        let missing = dir.appendingPathComponent("missing").path
+        let error = #expect(throws: FileStreamError.self) { _ = try FileSink(updating: missing) }
+        #expect(error?.description.hasPrefix(missing) == true)
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
 }
