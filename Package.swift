@@ -43,7 +43,8 @@ let package = Package(
                        providers: [.apt(["liblzma-dev"])]),
 
         // Kits: the only modules that import the C modules.
-        .target(name: "StreamKit", swiftSettings: strict),
+        .target(name: "StreamKit", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
         .target(name: "ArchiveKit", dependencies: ["CArchive", "StreamKit"], swiftSettings: strict),
         .target(name: "XZKit", dependencies: ["CLZMA", "StreamKit"], swiftSettings: strict),
         .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
@@ -58,7 +59,7 @@ let package = Package(
         // The ISO's assets (boot menu templates); the top-level iso/ links here.
         resources: [.copy("Templates")], swiftSettings: strict),
         .target(name: "InstallMedium", dependencies: [
-            "MicroOS", "HybridISO", "StreamKit",
+            "MicroOS", "HybridISO", "ISOKit", "DiskKit", "StreamKit",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
@@ -84,7 +85,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         // Unit tests mirror the modules; QEMU boots live in EndToEndTests.
-        .testTarget(name: "StreamKitTests", dependencies: ["StreamKit"]),
+        .testTarget(name: "StreamKitTests", dependencies: ["StreamKit", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit"]),
         .testTarget(name: "XZKitTests", dependencies: ["XZKit", "ArchiveKit"]),
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
@@ -92,6 +93,7 @@ let package = Package(
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
         .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit"]),
         .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),
+        .testTarget(name: "InstallMediumTests", dependencies: ["InstallMedium", "HybridISO"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit", "HybridISO", "InstallMedium"],
                     exclude: ["Fixtures"]),
     ]

@@ -1,7 +1,7 @@
-import Crypto
 import DiskKit
 import Foundation
 import ISOKit
+import StreamKit
 
 /// What goes on the install medium besides GRUB: the edited µOS and how to boot it.
 public struct HybridISOInputs: Sendable {
@@ -101,30 +101,29 @@ public struct OSImagePayload: Codable, Sendable, Equatable {
             throw .io(path: hostPath, step: "checking the OS image",
                       reason: "its name must end in .raw.gz, .raw.zst or .raw.xz")
         }
-        guard let handle = FileHandle(forReadingAtPath: hostPath) else {
-            throw .io(path: hostPath, step: "reading the OS image", reason: "cannot open it")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var bytes: UInt64 = 0
-        var first = true
+        let head: Data
         do {
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-                if first, !chunk.starts(with: magic) {
-                    throw HybridISOError.io(path: hostPath, step: "checking the OS image",
-                                            reason: "its content does not start as its name's compression says")
-                }
-                first = false
-                hasher.update(data: chunk)
-                bytes += UInt64(chunk.count)
+            guard let handle = FileHandle(forReadingAtPath: hostPath) else {
+                throw HybridISOError.io(path: hostPath, step: "reading the OS image", reason: "cannot open it")
             }
+            defer { try? handle.close() }
+            head = try handle.read(upToCount: 8) ?? Data()
         } catch let error as HybridISOError {
             throw error
         } catch {
             throw .io(path: hostPath, step: "reading the OS image", reason: "\(error)")
         }
-        guard bytes > 0 else { throw .io(path: hostPath, step: "checking the OS image", reason: "it is empty") }
-        return (name, bytes, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        guard !head.isEmpty else { throw .io(path: hostPath, step: "checking the OS image", reason: "it is empty") }
+        guard head.starts(with: magic) else {
+            throw .io(path: hostPath, step: "checking the OS image",
+                      reason: "its content does not start as its name's compression says")
+        }
+        do {
+            let digest = try FileDigest.sha256(of: hostPath)
+            return (name, digest.bytes, digest.sha256)
+        } catch {
+            throw .io(path: hostPath, step: "reading the OS image", reason: "\(error)")
+        }
     }
 }
 
@@ -245,8 +244,8 @@ public enum HybridISOBuild {
         """
     }
 
-    /// Both partition tables of the image at `path`, as libblkid reads them.
-    static func partitions(of path: String) throws -> [PartitionRecord] {
+    /// The partition table of the image at `path` as libblkid reads it (the GPT of a hybrid ISO).
+    public static func partitions(of path: String) throws -> [PartitionRecord] {
         var records: [PartitionRecord] = []
         let report = try Blkid.probe(path)
         if let table = report.partitionTable {

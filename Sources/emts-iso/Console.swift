@@ -1,6 +1,7 @@
 import Foundation
 import InstallMedium
 import MicroOS
+import HybridISO
 
 /// Everything the CLI tells its user: plain text (progress on standard error) or, with `--json`, one JSON object
 /// per line on standard output.
@@ -66,12 +67,90 @@ struct Console {
         }
     }
 
+    /// A step of a long check, shown on a terminal only.
+    func step(_ text: String) {
+        guard !json, interactive else { return }
+        FileHandle.standardError.write(Data("\r\(text)\u{1B}[K".utf8))
+    }
+
+    func inspect(_ report: MediumReport) {
+        if json {
+            emitObject(report)
+            return
+        }
+        print("ISO        \(report.path) (\(megabytes(Int64(report.bytes))))")
+        print("volume     \(report.volumeID), build id \(report.buildID ?? "none")")
+        print("secure     \(report.secureBoot == "none" ? "Secure Boot off (unsigned GRUB)" : "Secure Boot: \(report.secureBoot)")")
+        for entry in report.elTorito {
+            let patches = [entry.bootInfoTable ? "boot-info-table" : nil, entry.grub2BootInfo ? "grub2-boot-info" : nil]
+                .compactMap { $0 }.joined(separator: " ")
+            print("El Torito  \(entry.platform) \(entry.bootable ? "bootable" : "not bootable") \(entry.image) "
+                  + "load \(entry.loadSectors)\(patches.isEmpty ? "" : " " + patches)")
+        }
+        for partition in report.mbr {
+            print("MBR \(partition.number)      type 0x\(partition.type)\(partition.active ? " active" : "") "
+                  + "start \(partition.startBytes) size \(partition.sizeBytes)")
+        }
+        for partition in report.gpt {
+            print("GPT \(partition.number)      \(partition.type) \(partition.name ?? "") "
+                  + "start \(partition.startBytes) size \(partition.sizeBytes)")
+        }
+        let kargs = report.kernelArguments
+        print("cmdline    \(kargs.current)\(kargs.modified ? " (modified; built with: \(kargs.original))" : "")")
+        if let signed = kargs.signedImage { print("           UEFI: signed into \(signed); only a rebuild changes it") }
+        let facts = report.microOS
+        print("µOS        \(facts.nestedEntries) entries (\(facts.nestedCompression)); masked: "
+              + (facts.masked.isEmpty ? "none" : facts.masked.joined(separator: ", ")))
+        for unit in facts.units.keys.sorted() { print("unit       \(unit) \(facts.units[unit]!.rawValue)") }
+        print("install-os \(facts.installerPresent ? "present" : "absent")\(facts.installerVersion.map { " \($0)" } ?? "")"
+              + (facts.installerConfigText == nil ? "" : ", config embedded"))
+        if let packages = facts.packagesRecordText { print("packages   \(packages.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        print("config     partition 3: " + (report.configPartitionFiles.isEmpty ? "empty" : report.configPartitionFiles.joined(separator: ", ")))
+        for payload in report.payloads {
+            print("image      \(payload.path) (\(megabytes(Int64(payload.bytes)))) sha256 \(payload.statedSHA256 ?? "unknown")")
+        }
+        if let manifest = report.manifest {
+            print("manifest   built by \(manifest.tool), sha256 \(manifest.output.sha256)")
+        }
+    }
+
+    func verification(_ verification: MediumVerification) {
+        if interactive, !json { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if json {
+            emitObject(verification)
+            return
+        }
+        for check in verification.checks {
+            print("\(check.passed ? "ok  " : "FAIL") \(check.name): \(check.detail)")
+        }
+        let failed = verification.failed
+        print(failed.isEmpty ? "\(verification.path): all \(verification.checks.count) checks passed"
+                             : "\(verification.path): \(failed.count) check(s) failed: " + failed.map(\.name).joined(separator: ", "))
+    }
+
+    func kargs(_ line: String, map: KargsMap) {
+        if json {
+            emitObject(["current": line, "original": map.defaultCommandLine])
+            return
+        }
+        print(line)
+    }
+
     func failure(_ error: any Error) {
         if json {
             emit(["event": "error", "message": "\(error)"] as [String: any Encodable & Sendable])
         }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         FileHandle.standardError.write(Data("emts-iso: error: \(error)\n".utf8))
+    }
+
+    /// One encodable value as a JSON line.
+    private func emitObject(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        if let data = try? encoder.encode(value) {
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        }
     }
 
     private func emit(_ object: [String: any Encodable & Sendable]) {

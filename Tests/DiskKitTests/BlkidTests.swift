@@ -66,3 +66,31 @@ import Testing
         }
     }
 }
+
+@Suite struct MBRTableTests {
+    @Test func readsTheFourEntriesAsTheyAre() {
+        var sector = [UInt8](repeating: 0, count: 512)
+        sector[510] = 0x55
+        sector[511] = 0xAA
+        // Entry 1: protective 0xEE from sector 1; entry 2: active, type 0x00, sector 0, 1 sector (GRUB's hybrid).
+        sector[446 + 4] = 0xEE
+        sector[446 + 8] = 1
+        sector[446 + 12] = 0x00; sector[446 + 13] = 0x10
+        sector[462] = 0x80
+        sector[462 + 12] = 1
+        let entries = MBRTable.parse(sector)
+        #expect(entries.map(\.number) == [1, 2])
+        #expect(entries[0].mbrType == 0xEE && entries[0].start == 1 && entries[0].size == 0x1000 && !entries[0].isActive)
+        #expect(entries[1].isActive && entries[1].mbrType == 0 && entries[1].size == 1)
+    }
+
+    @Test func noSignatureNoEntries() {
+        #expect(MBRTable.parse([UInt8](repeating: 0xEE, count: 512)).isEmpty)
+        #expect(MBRTable.parse([]).isEmpty)
+    }
+
+    @Test func missingFileIsNamed() {
+        let error = #expect(throws: BlkidError.self) { try MBRTable.read("/nonexistent/disk.img") }
+        #expect(error?.description.contains("/nonexistent/disk.img") == true)
+    }
+}

@@ -199,4 +199,34 @@ private func makeGPTImage(_ url: URL, size: UInt64 = 64 * mebibyte) throws {
             #expect(error?.reason == .noPartitionTable)
         }
     }
+
+    @Test func gptProblemsNamesADamagedBackupAndAMisplacedOne() throws {
+        try withScratchDirectory { directory in
+            let image = directory.appendingPathComponent("check.img")
+            try makeGPTImage(image)
+            #expect(try DiskDevice.gptProblems(at: image.path).isEmpty)
+
+            // Overwrite the backup header (the last sector): libparted says so, and changes nothing.
+            let handle = try FileHandle(forWritingTo: image)
+            try handle.seek(toOffset: 64 * mebibyte - 512)
+            try handle.write(contentsOf: Data(repeating: 0xA5, count: 512))
+            try handle.close()
+            let before = try fileBytes(image)
+            let damaged = try DiskDevice.gptProblems(at: image.path)
+            #expect(!damaged.isEmpty)
+            #expect(try fileBytes(image) == before)
+
+            let grown = directory.appendingPathComponent("grown.img")
+            try makeGPTImage(grown)
+            let growing = try FileHandle(forWritingTo: grown)
+            try growing.truncate(atOffset: 96 * mebibyte)
+            try growing.close()
+            #expect(!(try DiskDevice.gptProblems(at: grown.path)).isEmpty, "backup not at the end")
+
+            let blank = directory.appendingPathComponent("blank.img")
+            try makeSparseFile(blank, size: 4 * mebibyte)
+            let error = #expect(throws: PartedError.self) { try DiskDevice.gptProblems(at: blank.path) }
+            #expect(error?.reason == .noPartitionTable)
+        }
+    }
 }

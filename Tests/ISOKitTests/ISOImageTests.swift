@@ -263,3 +263,50 @@ private func makeHostFile(in directory: URL) throws -> URL {
         }
     }
 }
+
+@Suite struct ISOExtentTests {
+    @Test func extentsPointAtTheFilesBytesInTheImage() throws {
+        try withScratchDirectory { directory in
+            let image = try ISOImage(volumeID: "EXTENTS")
+            let first = patternBytes(count: 5000, seed: 1)
+            let second = patternBytes(count: 70_000, seed: 2)
+            try image.addFile("/a/first.bin", contents: first)
+            try image.addFile("/second.bin", contents: second)
+            let output = directory.appendingPathComponent("x.iso").path
+            try image.write(to: output)
+            let read = try ISOImage(reading: output)
+            let whole = [UInt8](try Data(contentsOf: URL(fileURLWithPath: output)))
+            for (path, bytes) in [("/a/first.bin", first), ("/second.bin", second)] {
+                let extents = try read.extents(of: path)
+                #expect(extents.count == 1 && extents[0].size == UInt64(bytes.count))
+                let start = Int(extents[0].offset)
+                #expect(extents[0].offset % 2048 == 0 && Array(whole[start ..< start + bytes.count]) == bytes)
+            }
+            #expect(throws: ISOError.self) { try read.extents(of: "/missing") }
+            #expect(throws: ISOError.self) { try read.extents(of: "/a") }
+            #expect(throws: ISOError.self, "a new image has no extents yet") { try image.extents(of: "/second.bin") }
+        }
+    }
+
+    @Test func beforeCommitPatchesTheFinishedFileOrFailsTheWrite() throws {
+        try withScratchDirectory { directory in
+            let image = try ISOImage(volumeID: "PATCH")
+            try image.addFile("/slot.bin", contents: [UInt8](repeating: 0x20, count: 16))
+            let output = directory.appendingPathComponent("p.iso").path
+            try image.write(to: output, beforeCommit: { temporary in
+                let offset = try ISOImage(reading: temporary).extents(of: "/slot.bin")[0].offset
+                let handle = try #require(FileHandle(forUpdatingAtPath: temporary))
+                try handle.seek(toOffset: offset)
+                try handle.write(contentsOf: Data("patched".utf8))
+                try handle.close()
+            })
+            #expect(Array(try ISOImage(reading: output).contents(of: "/slot.bin").prefix(7)) == Array("patched".utf8))
+
+            struct Refused: Error {}
+            let failing = directory.appendingPathComponent("f.iso").path
+            #expect(throws: ISOError.self) { try image.write(to: failing, beforeCommit: { _ in throw Refused() }) }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["p.iso"],
+                    "nothing left of the failed write")
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Crypto
 import StreamKit
 import Testing
 
@@ -70,5 +71,28 @@ import Testing
         let error = #expect(throws: FileStreamError.self) { _ = try FileSink(updating: missing) }
         #expect(error?.description.hasPrefix(missing) == true)
         #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+}
+
+@Suite struct FileDigestTests {
+    @Test func digestsWholeFilesAndRanges() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("data").path
+        let bytes = (0 ..< 3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        func hex(_ data: some Sequence<UInt8>) -> String {
+            SHA256.hash(data: Data(data)).map { String(format: "%02x", $0) }.joined()
+        }
+        var seen: [UInt64] = []
+        let whole = try FileDigest.sha256(of: path) { seen.append($0) }
+        #expect(whole == FileDigest.Result(bytes: 3_000_000, sha256: hex(bytes)))
+        #expect(seen.last == 3_000_000 && seen.count == 3)
+        let part = try FileDigest.sha256(of: path, range: 1_000_000 ..< 2_500_001)
+        #expect(part == FileDigest.Result(bytes: 1_500_001, sha256: hex(bytes[1_000_000 ..< 2_500_001])))
+        #expect(throws: FileStreamError.self) { try FileDigest.sha256(of: path, range: 2_999_000 ..< 3_000_001) }
+        let error = #expect(throws: FileStreamError.self) { try FileDigest.sha256(of: dir.path + "/none") }
+        #expect(error?.description.hasPrefix(dir.path + "/none") == true)
     }
 }

@@ -86,6 +86,25 @@ public final class DiskDevice {
         }
     }
 
+    /// What libparted objects to while reading the GPT of the disk or image at `path` (a damaged primary or
+    /// backup header or entry array, a backup not where the primary says); empty when it reads cleanly.
+    /// Nothing is written.
+    /// - Throws: `PartedError` (`.noPartitionTable` when there is no GPT, `.libraryFailure` when it is unreadable).
+    public static func gptProblems(at path: String) throws(PartedError) -> [String] {
+        let device = try DiskDevice(path: path)
+        let session = PartedSession.shared
+        return try session.run(.inspect) { () throws(PartedError) -> [String] in
+            guard let type = ped_disk_probe(device.handle), String(cString: type.pointee.name) == "gpt" else {
+                throw session.failure(.readPartitionTable, path: path, reason: .noPartitionTable, detail: "no GPT found")
+            }
+            guard let disk = ped_disk_new(device.handle) else {
+                throw session.failure(.readPartitionTable, path: path)
+            }
+            ped_disk_destroy(disk)
+            return session.raisedMessages
+        }
+    }
+
     /// Moves the backup GPT of the disk or image at `path` to its last sectors and extends the usable
     /// area to the end, as needed after writing a smaller disk image to a larger disk (or growing an
     /// image file). Does nothing when the backup already sits at the end.

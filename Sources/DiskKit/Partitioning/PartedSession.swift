@@ -14,6 +14,9 @@ final class PartedSession: @unchecked Sendable {
         case conservative
         /// Accept "Fix?" offers (used to move a backup GPT to the end of a grown disk).
         case repair
+        /// Read past damage to report it: accept "OK"/"Ignore" on errors, decline every "Fix?"; nothing is
+        /// committed under it.
+        case inspect
     }
 
     static let shared = PartedSession()
@@ -54,6 +57,9 @@ final class PartedSession: @unchecked Sendable {
         return PartedError(operation: operation, path: path, reason: reason, code: code, messages: said, detail: detail)
     }
 
+    /// Every message libparted raised so far in this `run`.
+    var raisedMessages: [String] { messages }
+
     /// The "Fix?" questions answered with FIX in this `run`.
     var appliedFixes: [String] { fixes }
 
@@ -81,7 +87,8 @@ final class PartedSession: @unchecked Sendable {
             if offers(PED_EXCEPTION_IGNORE) { return PED_EXCEPTION_IGNORE }
             return PED_EXCEPTION_UNHANDLED
         default:
-            if policy == .repair, offers(PED_EXCEPTION_OK) { return PED_EXCEPTION_OK }
+            if policy != .conservative, offers(PED_EXCEPTION_OK) { return PED_EXCEPTION_OK }
+            if policy == .inspect, offers(PED_EXCEPTION_IGNORE) { return PED_EXCEPTION_IGNORE }
             if offers(PED_EXCEPTION_CANCEL) { return PED_EXCEPTION_CANCEL }
             return single ?? PED_EXCEPTION_UNHANDLED
         }

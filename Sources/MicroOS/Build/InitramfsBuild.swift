@@ -126,18 +126,8 @@ public enum MicroOSBuild {
 
     /// SHA-256 and size of a file, streamed.
     public static func describe(_ path: String, as name: String) throws -> OutputFile {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileStreamError(path: path, operation: "reading", errno: ENOENT)
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256()
-        var bytes: Int64 = 0
-        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hasher.update(data: chunk)
-            bytes += Int64(chunk.count)
-        }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        return OutputFile(path: name, bytes: bytes, sha256: digest)
+        let digest = try FileDigest.sha256(of: path)
+        return OutputFile(path: name, bytes: Int64(digest.bytes), sha256: digest.sha256)
     }
 
     /// Creates the output directory (and its parents), with an error that names it.

@@ -70,6 +70,14 @@ public struct RootfsIndex: Sendable {
     private var unitLinkPaths: Set<String> = []
     private var hardlinkTargets: Set<String> = []
     private var installSections: [String: Result<UnitInstallSection?, EditPlanError>] = [:]
+    private var keptContents: [String: [UInt8]] = [:]
+
+    /// Files whose whole contents the scan keeps, by path prefix, with a size limit each: the records emts-iso
+    /// writes into the µOS (`/etc/emts/`, `/usr/share/emts/`) and dpkg's database, which inspection and package
+    /// injection read. Larger files are indexed without contents.
+    public static let keptFiles: [(prefix: String, limit: Int64)] = [
+        ("etc/emts/", 1 << 20), ("usr/share/emts/", 1 << 20), ("var/lib/dpkg/status", 64 << 20),
+    ]
 
     public init(contentLimit: Int = RootfsIndex.defaultContentLimit) {
         self.contentLimit = contentLimit
@@ -105,6 +113,7 @@ public struct RootfsIndex: Sendable {
                         hardlinkTarget: hardlink)
         nodes[path] = node
         installSections[path] = nil
+        keptContents[path] = nil
         if node.kind == .symlink, Self.unitLinkRelation(of: path) != nil {
             unitLinkPaths.insert(path)
         } else {
@@ -168,14 +177,42 @@ public struct RootfsIndex: Sendable {
     /// a unit directory, not empty and no larger than `contentLimit`. Call after `add(_:)` for the entry.
     public func wantsContents(of path: String) -> Bool {
         guard let path = try? RootPath.normalize(path), let node = nodes[path], node.kind == .regular,
-              node.size > 0, node.size <= contentLimit else { return false }
+              node.size > 0 else { return false }
+        if isKept(path, size: node.size) { return true }
+        guard node.size <= contentLimit else { return false }
         return Self.unitDirectories.contains(RootPath.parent(of: path)) && UnitName.hasUnitSuffix(RootPath.name(of: path))
     }
 
-    /// Takes the data of an entry `wantsContents(of:)` asked for. Only its `[Install]` section is kept; a syntax
-    /// error is kept too and reported only if a plan needs this unit.
+    /// The largest entry `wantsContents(of:)` may ask for: what `readAll(limit:)` should allow.
+    public var contentReadLimit: Int {
+        Self.keptFiles.reduce(contentLimit) { max($0, Int($1.limit)) }
+    }
+
+    private func isKept(_ path: String, size: Int64) -> Bool {
+        contentLimit > 0 && Self.keptFiles.contains { path.hasPrefix($0.prefix) && size <= $0.limit }
+    }
+
+    /// The whole contents of a kept file (see `keptFiles`), if the scan recorded them. `path` may be given
+    /// absolute ("/etc/emts/installer.yaml") or as the archive names it.
+    public func keptContents(of path: String) -> [UInt8]? {
+        guard let path = try? RootPath.normalize(String(path.drop(while: { $0 == "/" }))) else { return nil }
+        return keptContents[path] ?? nodes[path]?.hardlinkTarget.flatMap { keptContents[$0] }
+    }
+
+    /// The paths whose contents were kept, sorted.
+    public var keptPaths: [String] { keptContents.keys.sorted() }
+
+    /// Takes the data of an entry `wantsContents(of:)` asked for. Of a unit file only its `[Install]` section
+    /// is kept; a syntax error is kept too and reported only if a plan needs this unit. A kept file's bytes are
+    /// kept whole.
     public mutating func recordContents(_ bytes: [UInt8], of path: String) {
         guard wantsContents(of: path), let path = try? RootPath.normalize(path) else { return }
+        if let node = nodes[path], isKept(path, size: node.size) {
+            keptContents[path] = bytes
+            if !(Self.unitDirectories.contains(RootPath.parent(of: path)) && UnitName.hasUnitSuffix(RootPath.name(of: path))) {
+                return
+            }
+        }
         do {
             installSections[path] = .success(try UnitInstallSection.parse(String(decoding: bytes, as: UTF8.self), unit: path))
         } catch let error as EditPlanError {

@@ -2,15 +2,21 @@ import ArchiveKit
 import Glibc
 
 /// An initramfs file opened for positioned reads; segments are located by offset, never by reading it whole.
+/// The initramfs may also be a byte range of a larger file (the initramfs inside an ISO image is one extent).
 final class InitramfsFile {
     let path: String
     let size: Int64
     private let descriptor: Int32
+    /// Where the initramfs starts in the file.
+    private let base: Int64
 
-    /// - Throws: `InitramfsError.unreadable` naming `path`.
-    init(path: String) throws {
+    /// - Parameter range: the initramfs's bytes within the file (`nil`: the whole file).
+    /// - Parameter name: what errors call it (default `path`), such as "emt-s.iso:/boot/initramfs.img".
+    /// - Throws: `InitramfsError.unreadable` naming it.
+    init(path hostPath: String, range: Range<Int64>? = nil, name: String? = nil) throws {
+        let path = name ?? hostPath
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(hostPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw InitramfsError(.unreadable, path: path, offset: 0, "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -20,8 +26,19 @@ final class InitramfsFile {
             close(fd)
             throw InitramfsError(.unreadable, path: path, offset: 0, "cannot determine the size: \(reason)")
         }
+        if let range {
+            guard range.lowerBound >= 0, range.upperBound <= Int64(end) else {
+                close(fd)
+                throw InitramfsError(.unreadable, path: path, offset: 0,
+                                     "the range \(range) lies beyond the end of the file (\(end) bytes)")
+            }
+            base = range.lowerBound
+            size = Int64(range.count)
+        } else {
+            base = 0
+            size = Int64(end)
+        }
         descriptor = fd
-        size = Int64(end)
     }
 
     deinit { close(descriptor) }
@@ -30,7 +47,9 @@ final class InitramfsFile {
     func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var filled = 0
         while filled < buffer.count {
-            let count = pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(offset) + off_t(filled))
+            let wanted = Int(min(Int64(buffer.count - filled), max(0, size - offset - Int64(filled))))
+            if wanted == 0 { break }
+            let count = pread(descriptor, buffer.baseAddress! + filled, wanted, off_t(base + offset) + off_t(filled))
             if count < 0 {
                 if errno == EINTR { continue }
                 throw InitramfsError(.unreadable, path: path, offset: offset + Int64(filled),

@@ -38,13 +38,14 @@ public final class InitramfsReader: ByteSource {
     /// Counts entries handed out, so a data source can tell that its entry is no longer current.
     private var generation = 0
 
-    /// Opens the initramfs at `path`.
-    /// - Throws: `InitramfsError` (`.unreadable`, `.emptyFile`) naming `path`.
-    public init(path: String) throws {
-        self.path = path
-        file = try InitramfsFile(path: path)
+    /// Opens the initramfs at `path`, or the initramfs that is the byte `range` of the file at `path` (an
+    /// initramfs inside an ISO image is one extent of it), called `name` in errors.
+    /// - Throws: `InitramfsError` (`.unreadable`, `.emptyFile`) naming it.
+    public init(path: String, range: Range<Int64>? = nil, name: String? = nil) throws {
+        self.path = name ?? path
+        file = try InitramfsFile(path: path, range: range, name: name)
         guard file.size > 0 else {
-            throw InitramfsError(.emptyFile, path: path, segment: 0, offset: 0,
+            throw InitramfsError(.emptyFile, path: self.path, segment: 0, offset: 0,
                                  "empty file: an initramfs holds at least one cpio archive")
         }
     }

@@ -16,7 +16,14 @@ public enum MicroOSRewriter {
     /// Streams through the initramfs and the nested archive once, indexing the root filesystem.
     /// - Throws: `InitramfsError`, `ArchiveError`, `EditPlanError` (an unsafe entry path) or `MicroOSError`.
     public static func scan(initramfs path: String, options: RewriteOptions = RewriteOptions()) throws -> MicroOSScan {
-        try naming(path) { try scanning(path, options: options) }
+        try naming(path) { try scanning(try InitramfsReader(path: path), options: options) }
+    }
+
+    /// Scans the initramfs that is the byte `range` of the file at `path` (the initramfs on an ISO image),
+    /// calling it `name` in errors.
+    public static func scan(initramfs path: String, range: Range<Int64>, name: String,
+                            options: RewriteOptions = RewriteOptions()) throws -> MicroOSScan {
+        try naming(name) { try scanning(try InitramfsReader(path: path, range: range, name: name), options: options) }
     }
 
     /// Runs `body`, turning an entry's rejection into an error that also names the archive it is in.
@@ -30,8 +37,8 @@ public enum MicroOSRewriter {
         }
     }
 
-    private static func scanning(_ path: String, options: RewriteOptions) throws -> MicroOSScan {
-        let reader = try InitramfsReader(path: path)
+    private static func scanning(_ reader: InitramfsReader, options: RewriteOptions) throws -> MicroOSScan {
+        let path = reader.path
         var index = RootfsIndex()
         var nested: NestedArchiveFacts?
         var outerEntries = 0
@@ -81,7 +88,7 @@ public enum MicroOSRewriter {
             facts.entries += 1
             if inner.kind == .regular, inner.hardlinkTarget == nil { facts.unpackedBytes += inner.size }
             if index.wantsContents(of: normalized) {
-                index.recordContents(try tar.readAll(limit: index.contentLimit), of: normalized)
+                index.recordContents(try tar.readAll(limit: index.contentReadLimit), of: normalized)
             }
         }
         facts.compression = tar.filters.first ?? .none

@@ -81,7 +81,7 @@ enum InitramfsFixture {
                     in scratch: InitramfsScratch) throws -> [UInt8] {
         let inputPath = try scratch.write("stdin-\(UUID().uuidString)", input)
         let outputPath = scratch.path("stdout-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: inputPath)
             try? FileManager.default.removeItem(atPath: outputPath)
