@@ -8,8 +8,9 @@
 //             HybridISO                       GRUB images, ESP image, boot menus: the bootable ISO's parts
 //             MicroOS                         read the µOS initramfs, plan edits, rewrite it in one stream
 //             BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
+//             Installer                       install-os: config, medium, target disk, image writer
 //   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
-//             XZKit
+//             XZKit, PackageKit               (PackageKit: .rpm and .deb readers, dependency closure)
 //             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
 //   C         CArchive, CISOFS, CBlkid, CParted, CLZMA   module map + shim header only
 import PackageDescription
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C: one system library per C library, found with pkg-config.
@@ -49,6 +51,7 @@ let package = Package(
         .target(name: "XZKit", dependencies: ["CLZMA", "StreamKit"], swiftSettings: strict),
         .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
         .target(name: "DiskKit", dependencies: ["CBlkid", "CParted"], swiftSettings: strict),
+        .target(name: "PackageKit", dependencies: ["ArchiveKit"], swiftSettings: strict),
 
         // Features.
         .target(name: "Release", swiftSettings: strict),
@@ -63,13 +66,21 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
-            "ArchiveKit", "XZKit",
+            "ArchiveKit", "XZKit", "PackageKit",
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "BootTest", dependencies: [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "SystemPackage", package: "swift-system"),
+        ], swiftSettings: strict),
+
+        .target(name: "Installer", dependencies: [
+            "DiskKit", "ArchiveKit", "StreamKit", "Release",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
 
         // CLIs.
@@ -79,7 +90,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
         .executableTarget(name: "install-os", dependencies: [
-            "Release",
+            "Release", "Installer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -90,6 +101,8 @@ let package = Package(
         .testTarget(name: "XZKitTests", dependencies: ["XZKit", "ArchiveKit"]),
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
+        .testTarget(name: "PackageKitTests", dependencies: ["PackageKit", "ArchiveKit"]),
+        .testTarget(name: "InstallerTests", dependencies: ["Installer", "DiskKit", "ArchiveKit"]),
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
         .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit"]),
         .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),

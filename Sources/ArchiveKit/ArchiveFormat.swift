@@ -10,6 +10,12 @@ public enum ArchiveFormat: String, Sendable, CaseIterable, Codable {
     case tarGNU = "tar-gnu"
     /// POSIX ustar (no xattrs, 100-byte names).
     case tarUstar = "tar-ustar"
+    /// Unix `ar` (GNU and BSD variants read; GNU written): the container of a Debian `.deb`. It holds only
+    /// regular files, with 16-byte names unless a name table extends them.
+    case ar = "ar"
+
+    /// The formats that hold a file system tree (everything but `ar`): what readers accept by default.
+    public static let fileSystemFormats: [ArchiveFormat] = [.cpioNewc, .tarPax, .tarGNU, .tarUstar]
 
     var code: Int32 {
         switch self {
@@ -17,6 +23,7 @@ public enum ArchiveFormat: String, Sendable, CaseIterable, Codable {
         case .tarPax: ARCHIVE_FORMAT_TAR_PAX_INTERCHANGE
         case .tarGNU: ARCHIVE_FORMAT_TAR_GNUTAR
         case .tarUstar: ARCHIVE_FORMAT_TAR_USTAR
+        case .ar: ARCHIVE_FORMAT_AR_GNU
         }
     }
 
@@ -34,6 +41,8 @@ public enum ArchiveFormat: String, Sendable, CaseIterable, Codable {
             case ARCHIVE_FORMAT_TAR_USTAR: self = .tarUstar
             default: self = .tarPax
             }
+        case ARCHIVE_FORMAT_AR:
+            self = .ar
         default: return nil
         }
     }

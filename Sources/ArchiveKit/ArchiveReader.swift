@@ -30,14 +30,14 @@ public final class ArchiveReader: ByteSource {
 
     /// Opens the archive file at `path`.
     /// - Throws: `ArchiveError` naming `path` when it cannot be opened or is not a supported archive.
-    public convenience init(path: String, mode: Mode = .archive(ArchiveFormat.allCases), blockSize: Int = 1 << 20) throws {
+    public convenience init(path: String, mode: Mode = .archive(ArchiveFormat.fileSystemFormats), blockSize: Int = 1 << 20) throws {
         try self.init(input: path, mode: mode) { handle in
             archive_read_open_filename(handle, path, blockSize)
         }
     }
 
     /// Opens an archive read from `source`; `name` identifies it in errors.
-    public convenience init(source: any ByteSource, name: String, mode: Mode = .archive(ArchiveFormat.allCases),
+    public convenience init(source: any ByteSource, name: String, mode: Mode = .archive(ArchiveFormat.fileSystemFormats),
                             bufferSize: Int = 1 << 20) throws {
         let context = SourceContext(source: source, bufferSize: bufferSize)
         try self.init(input: name, mode: mode, context: context) { handle in
@@ -51,7 +51,7 @@ public final class ArchiveReader: ByteSource {
     }
 
     /// Opens an archive held in memory.
-    public convenience init(bytes: [UInt8], name: String, mode: Mode = .archive(ArchiveFormat.allCases)) throws {
+    public convenience init(bytes: [UInt8], name: String, mode: Mode = .archive(ArchiveFormat.fileSystemFormats)) throws {
         try self.init(source: MemorySource(bytes), name: name, mode: mode)
     }
 
@@ -68,8 +68,11 @@ public final class ArchiveReader: ByteSource {
             try check(archive_read_support_format_raw(handle), handle, "enabling raw format", input: input, warnings: &warnings)
         case .archive(let formats):
             for format in Set(formats.map { $0.code & ARCHIVE_FORMAT_BASE_MASK }) {
-                let code = format == ARCHIVE_FORMAT_CPIO ? archive_read_support_format_cpio(handle)
-                    : archive_read_support_format_tar(handle)
+                let code = switch format {
+                case ARCHIVE_FORMAT_CPIO: archive_read_support_format_cpio(handle)
+                case ARCHIVE_FORMAT_AR: archive_read_support_format_ar(handle)
+                default: archive_read_support_format_tar(handle)
+                }
                 try check(code, handle, "enabling formats", input: input, warnings: &warnings)
             }
         }

@@ -45,8 +45,9 @@ public final class ArchiveWriter {
         }
         self.handle = handle
         self.entry = entry
-        try check(archive_write_set_format(handle, format.code), handle, "setting format \(format.rawValue)",
-                  input: output, warnings: &warnings)
+        // libarchive's set-by-code table has no ar entry; its own setter writes GNU (SVR4) ar.
+        let formatCode = format == .ar ? archive_write_set_format_ar_svr4(handle) : archive_write_set_format(handle, format.code)
+        try check(formatCode, handle, "setting format \(format.rawValue)", input: output, warnings: &warnings)
         if filter != .none {
             try check(archive_write_add_filter(handle, filter.code), handle, "adding filter \(filter.rawValue)",
                       input: output, warnings: &warnings)

@@ -79,6 +79,15 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("initramfs-only"), help: ArgumentHelp("Instead of an ISO: write vmlinuz, initramfs.img and manifest.json into DIR.", valueName: "DIR"))
     var initramfsOnly: String?
 
+    @Option(name: .customLong("packages"), help: ArgumentHelp("Inject packages (.rpm or .deb) from this directory into the µOS root.", valueName: "DIR"))
+    var packageDirectory: String?
+
+    @Option(name: .customLong("install"), help: ArgumentHelp("A package to inject with its dependencies (repeatable; default efibootmgr gawk lvm2 net-tools parted).", valueName: "NAME"))
+    var installNames: [String] = []
+
+    @Flag(name: .customLong("allow-missing-deps"), help: "Warn about dependencies nothing satisfies instead of failing.")
+    var allowMissingDependencies = false
+
     @Flag(help: "Print the edit plan and write nothing.")
     var dryRun = false
 
@@ -89,6 +98,9 @@ struct Build: AsyncParsableCommand {
         switch (kernel, initramfs, uosTarball) {
         case (.some, .some, nil), (nil, nil, .some): break
         default: throw ValidationError("give --kernel and --initramfs, or --uos-tarball")
+        }
+        if packageDirectory == nil, !installNames.isEmpty || allowMissingDependencies {
+            throw ValidationError("--install and --allow-missing-deps need --packages DIR")
         }
         guard ArchiveFilter(rawValue: compression).map(RewriteOptions.outerCompressions.contains) == true else {
             throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compression))")
@@ -177,6 +189,11 @@ struct Build: AsyncParsableCommand {
                 .uint32Value ?? 0o644
             request.files.append(EditRequest.File(destination: destination, source: try .hostFile(at: source),
                                                   permissions: permissions & 0o111 != 0 ? 0o755 : 0o644))
+        }
+        if let packageDirectory {
+            request.packages = PackageRequest(directory: packageDirectory,
+                                              names: installNames.isEmpty ? PackageRequest.defaultNames : installNames,
+                                              allowMissingDependencies: allowMissingDependencies)
         }
         if let installerConfig {
             // The µOS carries the build's installer config; the copy on the config partition overrides it.

@@ -1,7 +1,8 @@
 import Foundation
 import InstallMedium
-import MicroOS
+import BootTest
 import HybridISO
+import MicroOS
 
 /// Everything the CLI tells its user: plain text (progress on standard error) or, with `--json`, one JSON object
 /// per line on standard output.
@@ -45,6 +46,9 @@ struct Console {
         print("rootfs    \(rewrite.nestedOut.entries) entries (\(rewrite.removed) removed, \(rewrite.added) added), "
               + "\(megabytes(rewrite.nestedOut.bytes)) \(rewrite.nestedOut.compression.rawValue)")
         print("RAM       the booted µOS needs at least \(megabytes(rewrite.ramNeededBytes)) for its initramfs and root")
+        if !manifest.plan.packages.isEmpty {
+            print("packages  \(manifest.plan.packages.packages.count) injected, \(manifest.plan.packages.skipped.count) already present (maintainer scripts not run)")
+        }
         print("manifest  \(directory)/manifest.json")
     }
 
@@ -134,6 +138,40 @@ struct Console {
             return
         }
         print(line)
+    }
+
+    /// A remark on standard error (human mode) or a `note` event.
+    func note(_ text: String) {
+        if json {
+            emit(["event": "note", "message": text] as [String: any Encodable & Sendable])
+        } else {
+            FileHandle.standardError.write(Data("emts-iso: \(text)\n".utf8))
+        }
+    }
+
+    /// One boot-test cell as it finishes.
+    func cell(_ result: BootCellResult) {
+        if json {
+            emitObject(["event": "cell", "cell": result.cell.description, "passed": result.passed ? "true" : "false",
+                        "outcome": result.outcome, "seconds": String(result.seconds), "log": result.log])
+        } else {
+            FileHandle.standardError.write(Data("\(result.passed ? "pass" : "FAIL") \(result.cell) (\(Int(result.seconds)) s)\n".utf8))
+        }
+    }
+
+    func bootTable(_ results: [BootCellResult]) {
+        if json {
+            emitObject(["event": "done", "passed": String(results.allSatisfy(\.passed)), "cells": String(results.count)])
+            return
+        }
+        let width = max(4, results.map(\.cell.description.count).max() ?? 4)
+        print("cell".padding(toLength: width, withPad: " ", startingAt: 0) + "  result  time   detail")
+        for result in results {
+            print(result.cell.description.padding(toLength: width, withPad: " ", startingAt: 0)
+                  + "  \(result.passed ? "pass  " : "FAIL  ")  \(String(format: "%4d s", Int(result.seconds)))  \(result.detail)")
+        }
+        let failed = results.filter { !$0.passed }.count
+        print(failed == 0 ? "all \(results.count) cells passed" : "\(failed) of \(results.count) cells failed")
     }
 
     func failure(_ error: any Error) {

@@ -65,9 +65,15 @@ import Testing
         let (iso, manifest) = try await Self.iso(cell.build)
         let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
         let spec = MachineSpec(firmware: cell.firmware, source: .medium(image: iso, media: cell.media, writable: false))
-        let markers = ["EMTS-INIT rootfs unpacked", "EMTS-TESTBED-READY multi-user", "EMTS-CMDLINE "]
+        // What `emts-iso boot-test` checks on any medium, plus the test bed's own reports.
+        let generic = MediumBootCheck(
+            grubCommandLine: "BOOT_IMAGE=/boot/vmlinuz \(manifest.iso.kargs.defaultCommandLine) emts.medium=\(manifest.iso.buildID)",
+            signedCommandLine: cell.build == .sign ? manifest.iso.commandLine : nil,
+            forbiddenUnits: EditRequest.agentUnits
+        ).expectation(for: BootCell(firmware: cell.firmware, media: cell.media))
+        let markers = generic.markers + ["EMTS-INIT rootfs unpacked", "EMTS-TESTBED-READY multi-user", "EMTS-CMDLINE "]
             + TestBed.agents.map { "EMTS-CHECK \($0).service masked" }
-        let failures = BootExpectation.knownFailures + TestBed.agents.map { "EMTS-AGENT-STARTED \($0)" }
+        let failures = generic.failures + TestBed.agents.map { "EMTS-AGENT-STARTED \($0)" }
         let log = TestBed.logDirectory.appendingPathComponent(
             "iso-\(cell.build.rawValue)-\(cell.firmware.rawValue)-\(cell.media.rawValue).log")
         let result = try await BootRunner().boot(

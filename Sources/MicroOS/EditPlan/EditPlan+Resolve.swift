@@ -23,6 +23,7 @@ extension EditPlan {
         for directory in directories { try draft.addDirectory(directory.request, at: directory.path) }
         for symlink in request.symlinks { try draft.addSymlink(symlink) }
         for file in request.files { try draft.addFile(file) }
+        if let packages = request.packages { try draft.inject(packages) }
         for unit in disabled { try draft.disable(unit) }
         try draft.enable(enabled, disabled: Set(disabled))
         return draft.plan
@@ -54,6 +55,9 @@ struct EditPlanDraft {
     var removals: [String: EditPlan.Removal] = [:]
     var additions: [String: EditPlan.Addition] = [:]
     var notes: [String] = []
+    var packages = PackageInjection.none
+    /// Placed paths of injected packages' entries, with the package each comes from.
+    var packagePaths: [String: String] = [:]
 
     init(index: RootfsIndex, mtime: Int64) {
         view = View(index: index)
@@ -61,7 +65,7 @@ struct EditPlanDraft {
     }
 
     var plan: EditPlan {
-        EditPlan(removals: Array(removals.values), additions: Array(additions.values), notes: notes)
+        EditPlan(removals: Array(removals.values), additions: Array(additions.values), notes: notes, packages: packages)
     }
 
     // MARK: Primitive changes
@@ -97,7 +101,7 @@ struct EditPlanDraft {
         insert(addition)
     }
 
-    private mutating func insert(_ addition: EditPlan.Addition) {
+    mutating func insert(_ addition: EditPlan.Addition) {
         additions[addition.path] = addition
         view.added[addition.path] = RootfsIndex.Node(
             kind: addition.kind, permissions: addition.permissions, uid: addition.uid, gid: addition.gid,

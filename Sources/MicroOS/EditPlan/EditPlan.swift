@@ -18,6 +18,8 @@ public struct EditPlan: Codable, Sendable, Equatable, CustomStringConvertible {
             case replacedByMask(unit: String)
             /// Replaced by an addition at the same path.
             case replacedByAddition
+            /// Replaced by a file of an injected package (see `InjectedPackage.replaced`).
+            case replacedByPackage(name: String)
         }
 
         public var path: String
@@ -98,32 +100,37 @@ public struct EditPlan: Codable, Sendable, Equatable, CustomStringConvertible {
     public let additions: [Addition]
     /// Sentences for the user: what was already so, what is missing, what was replaced.
     public let notes: [String]
+    /// Packages to inject: their payloads are appended after the additions (which hold the directories they
+    /// need and, for Debian, their dpkg records).
+    public let packages: PackageInjection
     private let removedPaths: Set<String>
 
     /// The plan that changes nothing.
     public static let empty = EditPlan(removals: [], additions: [], notes: [])
 
     /// Sorts removals by path and additions into hierarchy order.
-    public init(removals: [Removal], additions: [Addition], notes: [String]) {
+    public init(removals: [Removal], additions: [Addition], notes: [String], packages: PackageInjection = .none) {
         self.removals = removals.sorted { RootPath.precedes($0.path, $1.path) }
         self.additions = additions.sorted { RootPath.precedes($0.path, $1.path) }
         self.notes = notes
+        self.packages = packages
         removedPaths = Set(removals.map(\.path))
     }
 
-    /// Changes nothing (notes do not count).
-    public var isEmpty: Bool { removals.isEmpty && additions.isEmpty }
+    /// Changes nothing (notes, and packages skipped as already present, do not count).
+    public var isEmpty: Bool { removals.isEmpty && additions.isEmpty && packages.packages.isEmpty }
 
     /// Whether the rewriter must drop entries at this normalized path (every entry at it).
     public func removes(_ path: String) -> Bool { removedPaths.contains(path) }
 
-    private enum CodingKeys: String, CodingKey { case removals, additions, notes }
+    private enum CodingKeys: String, CodingKey { case removals, additions, notes, packages }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.init(removals: try container.decode([Removal].self, forKey: .removals),
                   additions: try container.decode([Addition].self, forKey: .additions),
-                  notes: try container.decode([String].self, forKey: .notes))
+                  notes: try container.decode([String].self, forKey: .notes),
+                  packages: try container.decodeIfPresent(PackageInjection.self, forKey: .packages) ?? .none)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -131,6 +138,7 @@ public struct EditPlan: Codable, Sendable, Equatable, CustomStringConvertible {
         try container.encode(removals, forKey: .removals)
         try container.encode(additions, forKey: .additions)
         try container.encode(notes, forKey: .notes)
+        if !packages.isEmpty { try container.encode(packages, forKey: .packages) }
     }
 
     // MARK: Rendering
@@ -144,6 +152,7 @@ public struct EditPlan: Codable, Sendable, Equatable, CustomStringConvertible {
         var lines = removals.map { "remove \($0.path) (\($0.reason.phrase))" }
         lines += additions.map(\.line)
         lines += notes.map { "note   \($0)" }
+        lines += packages.lines
         if lines.isEmpty { lines = ["no changes"] }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -156,6 +165,7 @@ extension EditPlan.Removal.Reason {
         case .aliasOfUnit(let unit): "alias of \(unit)"
         case .replacedByMask(let unit): "replaced by the mask of \(unit)"
         case .replacedByAddition: "replaced by an addition"
+        case .replacedByPackage(let name): "replaced by a file of package \(name)"
         }
     }
 }

@@ -23,20 +23,25 @@ public struct EditRequest: Codable, Sendable, Equatable {
     public var symlinks: [Symlink]
     /// mtime (seconds since the epoch) of everything added without its own: parent directories, masks, links.
     public var mtime: Int64
+    /// Packages to inject, with their dependencies.
+    public var packages: PackageRequest?
 
     public init(disableUnits: [String] = [], enableUnits: [String] = [], files: [File] = [],
-                directories: [Directory] = [], symlinks: [Symlink] = [], mtime: Int64 = EditRequest.defaultMtime) {
+                directories: [Directory] = [], symlinks: [Symlink] = [], mtime: Int64 = EditRequest.defaultMtime,
+                packages: PackageRequest? = nil) {
         self.disableUnits = disableUnits
         self.enableUnits = enableUnits
         self.files = files
         self.directories = directories
         self.symlinks = symlinks
         self.mtime = mtime
+        self.packages = packages
     }
 
     /// Asks for nothing.
     public var isEmpty: Bool {
         disableUnits.isEmpty && enableUnits.isEmpty && files.isEmpty && directories.isEmpty && symlinks.isEmpty
+            && packages == nil
     }
 
     /// A regular file to add.
@@ -170,7 +175,7 @@ public struct EditRequest: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case disableUnits, enableUnits, files, directories, symlinks, mtime
+        case disableUnits, enableUnits, files, directories, symlinks, mtime, packages
     }
 
     /// Absent keys mean "nothing of that kind" (and the default mtime).
@@ -182,6 +187,7 @@ public struct EditRequest: Codable, Sendable, Equatable {
             files: try container.decodeIfPresent([File].self, forKey: .files) ?? [],
             directories: try container.decodeIfPresent([Directory].self, forKey: .directories) ?? [],
             symlinks: try container.decodeIfPresent([Symlink].self, forKey: .symlinks) ?? [],
-            mtime: try container.decodeIfPresent(Int64.self, forKey: .mtime) ?? EditRequest.defaultMtime)
+            mtime: try container.decodeIfPresent(Int64.self, forKey: .mtime) ?? EditRequest.defaultMtime,
+            packages: try container.decodeIfPresent(PackageRequest.self, forKey: .packages))
     }
 }

@@ -161,6 +161,9 @@ public struct RootfsIndex: Sendable {
     /// Distinct paths known, implicit directories included.
     public var count: Int { nodes.count }
 
+    /// Every distinct path known (normalized, relative to the root), implicit directories included; unordered.
+    public var paths: Dictionary<String, Node>.Keys { nodes.keys }
+
     /// Whether other entries are hard links to `path`.
     public func isHardlinkTarget(_ path: String) -> Bool { hardlinkTargets.contains(path) }
 

@@ -269,11 +269,20 @@ public enum MicroOSRewriter {
                 try addition.source?.copy(into: pipeline.writer, buffer: buffer)
             }
         }
+        // Injected packages stream from their files, after the directories and records the additions hold.
+        var packageEntries = 0
+        for package in plan.packages.packages {
+            let written = try PackagePayloadAppender(package: package, prefix: prefix ?? "")
+                .append(to: pipeline.writer, buffer: buffer)
+            packageEntries += written.entries
+            outputFacts.unpackedBytes += written.bytes
+        }
+        outputFacts.entries += packageEntries
         outputFacts.bytes = try pipeline.finish()
         report(bytes)
         outputFacts.compression = inputFacts.compression
-        return NestedResult(input: inputFacts, output: outputFacts, removed: removed, added: plan.additions.count,
-                            dropped: dropped)
+        return NestedResult(input: inputFacts, output: outputFacts, removed: removed,
+                            added: plan.additions.count + packageEntries, dropped: dropped)
     }
 }
 
