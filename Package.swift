@@ -85,7 +85,7 @@ let package = Package(
 
         // CLIs.
         .executableTarget(name: "emts-iso", dependencies: [
-            "Release", "BootTest", "MicroOS", "HybridISO", "InstallMedium",
+            "Release", "BootTest", "MicroOS", "HybridISO", "InstallMedium", "Installer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),
@@ -107,6 +107,7 @@ let package = Package(
         .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit"]),
         .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),
         .testTarget(name: "InstallMediumTests", dependencies: ["InstallMedium", "HybridISO"]),
+        .testTarget(name: "emts-isoTests", dependencies: ["emts-iso"]),
         .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit", "HybridISO", "InstallMedium"],
                     exclude: ["Fixtures"]),
     ]

@@ -40,11 +40,11 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("add"), help: ArgumentHelp("Add a host file to the µOS root (repeatable).", valueName: "FILE:DEST"))
     var additions: [String] = []
 
-    @Option(help: "Compression of the initramfs: gzip, zstd, xz or none.")
-    var compression: String = "gzip"
+    @Option(help: "Compression of the initramfs: gzip (default), zstd, xz or none.")
+    var compression: String?
 
-    @Option(help: "Name of the nested root filesystem archive in the initramfs.")
-    var nestedName: String = "rootfs.tar.gz"
+    @Option(help: "Name of the nested root filesystem archive in the initramfs (default rootfs.tar.gz).")
+    var nestedName: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the hybrid ISO to FILE (its manifest beside it).", valueName: "FILE"))
     var output: String?
@@ -58,17 +58,17 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("installer-config"), help: ArgumentHelp("The installer configuration for the medium's writable config partition.", valueName: "FILE"))
     var installerConfig: String?
 
-    @Option(name: .customLong("secure-boot"), help: "UEFI Secure Boot path: none, shim or sign.")
-    var secureBoot: String = "none"
+    @Option(name: .customLong("secure-boot"), help: "UEFI Secure Boot path: none (default), shim or sign.")
+    var secureBoot: String?
 
-    @Option(help: ArgumentHelp("shim for --secure-boot shim.", valueName: "FILE"))
-    var shim: String = ShimLoaders.debian.shim
+    @Option(help: ArgumentHelp("shim for --secure-boot shim (default: Debian's shim-signed).", valueName: "FILE"))
+    var shim: String?
 
-    @Option(name: .customLong("signed-grub"), help: ArgumentHelp("The signed GRUB shim starts.", valueName: "FILE"))
-    var signedGrub: String = ShimLoaders.debian.grub
+    @Option(name: .customLong("signed-grub"), help: ArgumentHelp("The signed GRUB shim starts (default: Debian's).", valueName: "FILE"))
+    var signedGrub: String?
 
-    @Option(name: .customLong("mok-manager"), help: ArgumentHelp("shim's MokManager.", valueName: "FILE"))
-    var mokManager: String = ShimLoaders.debian.mokManager
+    @Option(name: .customLong("mok-manager"), help: ArgumentHelp("shim's MokManager (default: Debian's).", valueName: "FILE"))
+    var mokManager: String?
 
     @Option(name: .customLong("sign-key"), help: ArgumentHelp("Private key (PEM) for --secure-boot sign.", valueName: "FILE"))
     var signKey: String?
@@ -88,6 +88,12 @@ struct Build: AsyncParsableCommand {
     @Flag(name: .customLong("allow-missing-deps"), help: "Warn about dependencies nothing satisfies instead of failing.")
     var allowMissingDependencies = false
 
+    @Option(help: ArgumentHelp("Take every input from this YAML file (paths relative to it); options given here override it.", valueName: "FILE.yaml"))
+    var spec: String?
+
+    @Option(name: .customLong("source-date-epoch"), help: ArgumentHelp("Every time written, for reproducible output (default: $SOURCE_DATE_EPOCH, then the spec's source_date_epoch).", valueName: "SECONDS"))
+    var sourceDateEpoch: Int64?
+
     @Flag(help: "Print the edit plan and write nothing.")
     var dryRun = false
 
@@ -95,6 +101,56 @@ struct Build: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        try merged().check()
+    }
+
+    /// This command with the spec's values filling what the command line left out.
+    func merged() throws -> Build {
+        guard let spec else { return self }
+        let file: BuildSpec
+        do {
+            file = try BuildSpec.read(spec)
+        } catch {
+            throw ValidationError("--spec: \(error)")
+        }
+        var build = self
+        if build.kernel == nil, build.initramfs == nil, build.uosTarball == nil {
+            build.kernel = file.kernel
+            build.initramfs = file.initramfs
+            build.uosTarball = file.uosTarball
+        }
+        if build.output == nil, build.initramfsOnly == nil { build.output = file.output }
+        if build.disableUnits.isEmpty { build.disableUnits = file.disableUnits ?? [] }
+        if build.additions.isEmpty { build.additions = file.add ?? [] }
+        build.compression = build.compression ?? file.compression
+        build.nestedName = build.nestedName ?? file.nestedName
+        if build.kernelArguments.isEmpty { build.kernelArguments = file.kargs ?? [] }
+        build.osImage = build.osImage ?? file.osImage
+        build.installerConfig = build.installerConfig ?? file.installerConfig
+        build.packageDirectory = build.packageDirectory ?? file.packages
+        if build.installNames.isEmpty { build.installNames = file.install ?? [] }
+        build.allowMissingDependencies = build.allowMissingDependencies || file.allowMissingDeps == true
+        build.secureBoot = build.secureBoot ?? file.secureBoot
+        build.shim = build.shim ?? file.shim
+        build.signedGrub = build.signedGrub ?? file.signedGrub
+        build.mokManager = build.mokManager ?? file.mokManager
+        build.signKey = build.signKey ?? file.signKey
+        build.signCert = build.signCert ?? file.signCert
+        if build.sourceDateEpoch == nil, ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] == nil {
+            build.sourceDateEpoch = file.sourceDateEpoch
+        }
+        build.spec = nil
+        return build
+    }
+
+    /// The epoch every written time uses: --source-date-epoch, $SOURCE_DATE_EPOCH, the spec's, or `fallback`.
+    func epoch(fallback: Int64) -> Int64 {
+        sourceDateEpoch ?? ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int64.init) ?? fallback
+    }
+
+    var compressionName: String { compression ?? "gzip" }
+
+    private func check() throws {
         switch (kernel, initramfs, uosTarball) {
         case (.some, .some, nil), (nil, nil, .some): break
         default: throw ValidationError("give --kernel and --initramfs, or --uos-tarball")
@@ -102,8 +158,8 @@ struct Build: AsyncParsableCommand {
         if packageDirectory == nil, !installNames.isEmpty || allowMissingDependencies {
             throw ValidationError("--install and --allow-missing-deps need --packages DIR")
         }
-        guard ArchiveFilter(rawValue: compression).map(RewriteOptions.outerCompressions.contains) == true else {
-            throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compression))")
+        guard ArchiveFilter(rawValue: compressionName).map(RewriteOptions.outerCompressions.contains) == true else {
+            throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compressionName))")
         }
         if (output == nil) == (initramfsOnly == nil) && !dryRun {
             throw ValidationError("give -o FILE.iso, or --initramfs-only DIR (or --dry-run)")
@@ -121,29 +177,34 @@ struct Build: AsyncParsableCommand {
 
     /// `--secure-boot` and the files it needs.
     func secureBootMode() throws -> SecureBootMode {
-        switch secureBoot {
+        switch secureBoot ?? "none" {
         case "none":
             return .none
         case "shim":
-            return .shim(ShimLoaders(shim: shim, grub: signedGrub, mokManager: mokManager))
+            let debian = ShimLoaders.debian
+            return .shim(ShimLoaders(shim: shim ?? debian.shim, grub: signedGrub ?? debian.grub,
+                                     mokManager: mokManager ?? debian.mokManager))
         case "sign":
             guard let signKey, let signCert else {
                 throw ValidationError("--secure-boot sign needs --sign-key and --sign-cert")
             }
             return .sign(SigningIdentity(key: signKey, certificate: signCert))
         default:
-            throw ValidationError("--secure-boot must be none, shim or sign (got \(secureBoot))")
+            throw ValidationError("--secure-boot must be none, shim or sign (got \(secureBoot ?? ""))")
         }
     }
 
     func run() async throws {
+        try merged().execute()
+    }
+
+    private func execute() throws {
         let console = Console(json: json)
         do {
             let inputs = try makeInputs()
             if let output, !dryRun {
                 // The whole build; its work files stay beside the ISO.
-                let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int64.init)
-                    ?? Int64(Date().timeIntervalSince1970)
+                let epoch = epoch(fallback: Int64(Date().timeIntervalSince1970))
                 let manifest = try InstallMediumBuild.build(
                     inputs, kernelArguments: try KernelArguments(extras: kernelArguments),
                     installerConfig: installerConfig, osImage: osImage, secureBoot: try secureBootMode(),
@@ -179,7 +240,7 @@ struct Build: AsyncParsableCommand {
     }
 
     private func makeInputs() throws -> MicroOSInputs {
-        let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int64.init) ?? EditRequest.defaultMtime
+        let epoch = epoch(fallback: EditRequest.defaultMtime)
         var request = EditRequest(disableUnits: disableUnits.isEmpty ? EditRequest.agentUnits : disableUnits, mtime: epoch)
         for addition in additions {
             let split = addition.firstIndex(of: ":")!
@@ -202,6 +263,6 @@ struct Build: AsyncParsableCommand {
         }
         let source: MicroOSSource = uosTarball.map { .tarball($0) } ?? .initramfs(kernel: kernel!, initramfs: initramfs!)
         return MicroOSInputs(source: source, request: request,
-                             options: RewriteOptions(nestedName: nestedName, outerCompression: ArchiveFilter(rawValue: compression)!))
+                             options: RewriteOptions(nestedName: nestedName ?? Initramfs.rootfsName, outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import InstallMedium
 import BootTest
 import HybridISO
+import Installer
 import MicroOS
 
 /// Everything the CLI tells its user: plain text (progress on standard error) or, with `--json`, one JSON object
@@ -25,12 +26,17 @@ struct Console {
     }
 
     func progress(_ progress: RewriteProgress) {
+        bytesProgress(progress.phase, progress.bytesDone, progress.bytesTotal)
+    }
+
+    /// Progress of a long step: a `progress` event, or a percentage redrawn on a terminal.
+    func bytesProgress<Count: BinaryInteger>(_ phase: String, _ done: Count, _ total: Count) {
         if json {
-            emit(["event": "progress", "phase": progress.phase, "done": progress.bytesDone, "total": progress.bytesTotal]
+            emit(["event": "progress", "phase": phase, "done": Int64(done), "total": Int64(total)]
                  as [String: any Encodable & Sendable])
-        } else if interactive, progress.bytesTotal > 0 {
-            let percent = Int(Double(progress.bytesDone) / Double(progress.bytesTotal) * 100)
-            FileHandle.standardError.write(Data("\r\(progress.phase): \(min(percent, 100))%\u{1B}[K".utf8))
+        } else if interactive, total > 0 {
+            let percent = Int(Double(done) / Double(total) * 100)
+            FileHandle.standardError.write(Data("\r\(phase): \(min(percent, 100))%\u{1B}[K".utf8))
         }
     }
 
@@ -172,6 +178,18 @@ struct Console {
         }
         let failed = results.filter { !$0.passed }.count
         print(failed == 0 ? "all \(results.count) cells passed" : "\(failed) of \(results.count) cells failed")
+    }
+
+    func flashed(_ report: FlashReport) {
+        if json {
+            emitObject(report)
+            return
+        }
+        if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        print("written   \(report.target): \(megabytes(Int64(report.bytes))) in \(String(format: "%.1f", report.seconds)) s")
+        print("verified  read back sha256 \(report.readBackSHA256) equals the ISO's")
+        print("config    the stick's partition 3 (FAT, label EMTS-CONFIG) holds installer.yaml: edit it on any "
+              + "computer, or with: emts-iso config set \(report.target) FILE")
     }
 
     func failure(_ error: any Error) {

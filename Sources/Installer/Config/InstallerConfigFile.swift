@@ -27,7 +27,7 @@ public struct InstallerConfigFile: Sendable, Equatable {
 
     /// Decodes a YAML document into a configuration schema (`InstallerSettings`, or any type whose sections
     /// use `strictContainer(keyedBy:)`), placing every problem on its line. `nil` for an empty document.
-    static func decode<Schema: Decodable>(_ schema: Schema.Type, yaml text: String,
+    public static func decode<Schema: Decodable>(_ schema: Schema.Type, yaml text: String,
                                           path: String) throws(InstallerConfigError) -> Schema? {
         let root: Node?
         do {

@@ -15,9 +15,11 @@ final class TargetDevice {
     let isBlockDevice: Bool
     /// Size in bytes: the block device's size, or the regular file's length.
     let capacity: UInt64
+    /// A regular file that writes may extend (an image file standing in for a stick).
+    let growable: Bool
     private var descriptor: Int32
 
-    init(path: String) throws(TargetIOError) {
+    init(path: String, growable: Bool = false) throws(TargetIOError) {
         self.path = path
         var info = stat()
         guard stat(path, &info) == 0 else { throw TargetIOError(operation: "opening", kind: .system(errno)) }
@@ -26,6 +28,7 @@ final class TargetDevice {
             throw TargetIOError(operation: "opening (not a block device or regular file)", kind: .system(EINVAL))
         }
         isBlockDevice = type == S_IFBLK
+        self.growable = growable && !isBlockDevice
         descriptor = open(path, O_RDWR | O_CLOEXEC | (isBlockDevice ? O_EXCL : 0))
         guard descriptor >= 0 else {
             throw TargetIOError(operation: isBlockDevice ? "opening exclusively" : "opening", kind: .system(errno))
@@ -48,7 +51,7 @@ final class TargetDevice {
 
     /// Writes all of `bytes` at `offset`, refusing to go past the end.
     func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(TargetIOError) {
-        guard offset + UInt64(bytes.count) <= capacity else {
+        guard growable || offset + UInt64(bytes.count) <= capacity else {
             throw TargetIOError(operation: "writing", offset: offset, kind: .noSpace(needed: offset + UInt64(bytes.count)))
         }
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
