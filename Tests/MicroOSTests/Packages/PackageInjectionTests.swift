@@ -2,6 +2,7 @@ import ArchiveKit
 import Foundation
 @testable import MicroOS
 import PackageKit
+import PackageFixtures
 import Testing
 
 /// Package injection end to end on synthetic µOS images: plan (resolution, placement), rewrite (payloads
@@ -44,7 +45,7 @@ import Testing
 
     /// An RPM repository: `tool` needs `libtool-extra`, which needs `/bin/sh` (in the root) and `libdata`;
     /// `tool` has a setuid binary, a symlink into `/bin` and a hard link pair.
-    static func rpmRepository(_ packages: PackageScratch, payloads: [RPMFixture.Payload] = [.gzip, .xz, .zstd]) throws -> String {
+    static func rpmRepository(_ packages: Scratch, payloads: [RPMFixture.Payload] = [.gzip, .xz, .zstd]) throws -> String {
         let repository = try packages.directory("repo")
         try RPMFixture(name: "tool", requires: ["libtool-extra"],
                        files: [.init(path: "/usr/sbin/toolctl", content: "toolctl", attributes: "%attr(4755,root,root)"),
@@ -64,7 +65,7 @@ import Testing
           arguments: [[RPMFixture.Payload.gzip, .xz, .zstd], [.zstd, .gzip, .xz]])
     func rpmChain(_ payloads: [RPMFixture.Payload]) throws {
         let scratch = try InitramfsScratch()
-        let packages = try PackageScratch()
+        let packages = try Scratch()
         let repository = try Self.rpmRepository(packages, payloads: payloads)
         let input = try MicroOSImage(rootfs: MicroOSTree.files()).write("in.img", in: scratch)
         let result = try Self.inject(["tool"], from: repository, into: input, scratch: scratch)
@@ -96,7 +97,7 @@ import Testing
     @Test("Injecting again into the output changes nothing and reports each package already present")
     func idempotent() throws {
         let scratch = try InitramfsScratch()
-        let packages = try PackageScratch()
+        let packages = try Scratch()
         let repository = try Self.rpmRepository(packages)
         let input = try MicroOSImage(rootfs: MicroOSTree.files()).write("in.img", in: scratch)
         let first = try Self.inject(["tool", "libdata"], from: repository, into: input, scratch: scratch)
@@ -112,7 +113,7 @@ import Testing
     @Test("A missing dependency is reported by name with who needs it, and nothing is written")
     func missingDependency() throws {
         let scratch = try InitramfsScratch()
-        let packages = try PackageScratch()
+        let packages = try Scratch()
         let repository = try packages.directory("repo")
         try RPMFixture(name: "needy", requires: ["libnowhere >= 2"]).build(in: packages, into: repository)
         let input = try MicroOSImage(rootfs: MicroOSTree.files()).write("in.img", in: scratch)
@@ -137,7 +138,7 @@ import Testing
     @Test("A corrupt RPM is rejected by name, and nothing is written")
     func corruptPackage() throws {
         let scratch = try InitramfsScratch()
-        let packages = try PackageScratch()
+        let packages = try Scratch()
         let repository = try packages.directory("repo")
         let path = try RPMFixture(name: "broken").build(in: packages, into: repository)
         var bytes = try packages.read(path)
@@ -157,7 +158,7 @@ import Testing
     @Test("A package file where the root has one replaces it, and the plan lists it")
     func replacedFile() throws {
         let scratch = try InitramfsScratch()
-        let packages = try PackageScratch()
+        let packages = try Scratch()
         let repository = try packages.directory("repo")
         try RPMFixture(name: "hostname", files: [.init(path: "/etc/hostname", content: "injected")])
             .build(in: packages, into: repository)
@@ -172,7 +173,7 @@ import Testing
     @Test("Debian: packages are injected and registered in dpkg's status and info files", arguments: [false, true])
     func debian(_ multiArchSame: Bool) throws {
         let scratch = try InitramfsScratch()
-        let packages = try PackageScratch()
+        let packages = try Scratch()
         let repository = try packages.directory("repo")
         try DebFixture(name: "gawk", version: "1:5.2.1-2", fields: [("Depends", "libmpfr6 (>= 4.0), base-files")],
                        files: [("/usr/bin/gawk", "gawk", 0o755), ("/sbin/gawkctl", "ctl", 0o4755)],

@@ -1,4 +1,5 @@
 @testable import PackageKit
+import PackageFixtures
 import Testing
 
 @Suite struct DebianCorruptionTests {

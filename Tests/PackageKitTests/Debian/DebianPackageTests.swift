@@ -1,5 +1,6 @@
 import ArchiveKit
 @testable import PackageKit
+import PackageFixtures
 import Testing
 
 /// The package most Debian tests read: alternatives, qualifiers, versioned provides, a setuid binary, a

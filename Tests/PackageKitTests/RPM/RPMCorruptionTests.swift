@@ -1,5 +1,6 @@
 import Foundation
 @testable import PackageKit
+import PackageFixtures
 import Testing
 
 /// Where the parts of an .rpm lie, computed independently of the reader to aim the damage.

@@ -1,5 +1,6 @@
 import ArchiveKit
 @testable import PackageKit
+import PackageFixtures
 import Testing
 
 /// The package most RPM tests read: files of several kinds and owners, a setuid binary, a symlink, a config

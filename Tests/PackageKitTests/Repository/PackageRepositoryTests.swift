@@ -1,5 +1,6 @@
 import Foundation
 @testable import PackageKit
+import PackageFixtures
 import Testing
 
 @Suite struct PackageRepositoryTests {

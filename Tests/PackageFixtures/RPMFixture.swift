@@ -1,34 +1,39 @@
-// Copied from Tests/PackageKitTests/Support (test targets cannot share sources): keep the two in step.
 import Foundation
 
 /// A spec for a small binary RPM, built with the real rpmbuild into a scratch directory.
-struct RPMFixture {
-    enum Payload: String {
+public struct RPMFixture {
+    public enum Payload: String, Sendable, CaseIterable {
         case gzip = "w9.gzdio", xz = "w6.xzdio", zstd = "w19.zstdio", bzip2 = "w9.bzdio", lzma = "w9.lzdio", none = "w.ufdio"
     }
 
     /// One file `%install` creates (its content plus a newline), with its `%files` line attributes.
-    struct File {
-        var path: String
-        var content: String
-        var attributes = "%attr(0644,root,root)"
+    public struct File {
+        public var path: String
+        public var content: String
+        public var attributes = "%attr(0644,root,root)"
+
+        public init(path: String, content: String, attributes: String = "%attr(0644,root,root)") {
+            self.path = path
+            self.content = content
+            self.attributes = attributes
+        }
     }
 
-    var name: String
-    var epoch: Int?
-    var version = "1.0"
-    var release = "1"
-    var arch = "x86_64"
-    var requires: [String] = []
-    var provides: [String] = []
-    var files: [File] = []
+    public var name: String
+    public var epoch: Int?
+    public var version = "1.0"
+    public var release = "1"
+    public var arch = "x86_64"
+    public var requires: [String] = []
+    public var provides: [String] = []
+    public var files: [File] = []
     /// Symlinks as (path, target).
-    var symlinks: [(String, String)] = []
+    public var symlinks: [(String, String)] = []
     /// Hard links as (path, existing file), listed in `%files` like the files.
-    var hardlinks: [(String, String)] = []
-    var payload: Payload = .gzip
+    public var hardlinks: [(String, String)] = []
+    public var payload: Payload = .gzip
 
-    init(name: String, epoch: Int? = nil, version: String = "1.0", release: String = "1", arch: String = "x86_64",
+    public init(name: String, epoch: Int? = nil, version: String = "1.0", release: String = "1", arch: String = "x86_64",
          requires: [String] = [], provides: [String] = [], files: [File]? = nil, symlinks: [(String, String)] = [],
          hardlinks: [(String, String)] = [], payload: Payload = .gzip) {
         self.name = name
@@ -44,7 +49,7 @@ struct RPMFixture {
         self.payload = payload
     }
 
-    var spec: String {
+    public var spec: String {
         var lines = [
             "Name: \(name)", "Version: \(version)", "Release: \(release)", "Summary: \(name) test package",
             "License: MIT", "BuildArch: \(arch)", "AutoReqProv: no",
@@ -73,7 +78,7 @@ struct RPMFixture {
     }
 
     /// Builds the package under `scratch` and returns the .rpm's path.
-    func build(in scratch: PackageScratch) throws -> String {
+    public func build(in scratch: Scratch) throws -> String {
         let top = try scratch.directory("rpmbuild-\(name)-\(UUID().uuidString.prefix(8))")
         let specPath = try scratch.write((top as NSString).lastPathComponent + "/\(name).spec", Array(spec.utf8))
         try runTool("/usr/bin/rpmbuild", [
@@ -94,7 +99,7 @@ struct RPMFixture {
 
     /// Builds the package straight into `directory` (a repository) and returns its path.
     @discardableResult
-    func build(in scratch: PackageScratch, into directory: String) throws -> String {
+    public func build(in scratch: Scratch, into directory: String) throws -> String {
         let built = try build(in: scratch)
         let destination = directory + "/" + (built as NSString).lastPathComponent
         try FileManager.default.moveItem(atPath: built, toPath: destination)

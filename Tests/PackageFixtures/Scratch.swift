@@ -1,22 +1,21 @@
-// Copied from Tests/PackageKitTests/Support (test targets cannot share sources): keep the two in step.
 import Foundation
 
 /// A scratch directory per test, removed when the value goes away: every package a test builds lives here.
-final class PackageScratch {
-    let url: URL
+public final class Scratch {
+    public let url: URL
 
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("microos-package-tests-\(UUID().uuidString)")
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("packagekit-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }
 
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     /// Creates the directory `name` (and its parents) and returns its path.
     @discardableResult
-    func directory(_ name: String) throws -> String {
+    public func directory(_ name: String) throws -> String {
         let path = path(name)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
@@ -24,7 +23,7 @@ final class PackageScratch {
 
     /// Writes `bytes` to `name` and returns its path.
     @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+    public func write(_ name: String, _ bytes: [UInt8]) throws -> String {
         let path = path(name)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
@@ -32,19 +31,19 @@ final class PackageScratch {
         return path
     }
 
-    func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+    public func read(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
 }
 
 /// A failed external tool, with its output.
-struct ToolFailure: Error, CustomStringConvertible {
-    var command: String
-    var output: String
-    var description: String { "\(command) failed:\n\(output)" }
+public struct ToolFailure: Error, CustomStringConvertible {
+    public var command: String
+    public var output: String
+    public var description: String { "\(command) failed:\n\(output)" }
 }
 
 /// Runs `tool` with `arguments`, failing with its output when it does not exit 0.
 @discardableResult
-func runTool(_ tool: String, _ arguments: [String], directory: String? = nil) throws -> String {
+public func runTool(_ tool: String, _ arguments: [String], directory: String? = nil) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: tool)
     process.arguments = arguments

@@ -1,26 +1,25 @@
-// Copied from Tests/PackageKitTests/Support (test targets cannot share sources): keep the two in step.
 import Foundation
 
 /// A small binary .deb, built with the real dpkg-deb into a scratch directory.
-struct DebFixture {
-    enum Compression: String {
+public struct DebFixture {
+    public enum Compression: String, Sendable, CaseIterable {
         case gzip, xz, zstd, none
     }
 
-    var name: String
-    var version = "1.0-1"
-    var architecture = "amd64"
+    public var name: String
+    public var version = "1.0-1"
+    public var architecture = "amd64"
     /// Extra control fields, in order (Depends, Pre-Depends, Provides ...).
-    var fields: [(String, String)] = []
+    public var fields: [(String, String)] = []
     /// Regular files as (path, content, mode).
-    var files: [(String, String, Int)] = []
-    var symlinks: [(String, String)] = []
+    public var files: [(String, String, Int)] = []
+    public var symlinks: [(String, String)] = []
     /// Hard links as (path, existing file).
-    var hardlinks: [(String, String)] = []
-    var conffiles: [String] = []
-    var compression: Compression = .xz
+    public var hardlinks: [(String, String)] = []
+    public var conffiles: [String] = []
+    public var compression: Compression = .xz
 
-    init(name: String, version: String = "1.0-1", architecture: String = "amd64", fields: [(String, String)] = [],
+    public init(name: String, version: String = "1.0-1", architecture: String = "amd64", fields: [(String, String)] = [],
          files: [(String, String, Int)]? = nil, symlinks: [(String, String)] = [],
          hardlinks: [(String, String)] = [], conffiles: [String] = [], compression: Compression = .xz) {
         self.name = name
@@ -34,7 +33,7 @@ struct DebFixture {
         self.compression = compression
     }
 
-    var control: String {
+    public var control: String {
         var lines = ["Package: \(name)", "Version: \(version)", "Architecture: \(architecture)",
                      "Maintainer: Tests <tests@example.org>"]
         lines += fields.map { "\($0.0): \($0.1)" }
@@ -44,7 +43,7 @@ struct DebFixture {
 
     /// Builds the package under `scratch` (into `directory` when given) and returns the .deb's path.
     @discardableResult
-    func build(in scratch: PackageScratch, into directory: String? = nil) throws -> String {
+    public func build(in scratch: Scratch, into directory: String? = nil) throws -> String {
         let root = try scratch.directory("deb-\(name)-\(UUID().uuidString.prefix(8))")
         let manager = FileManager.default
         try manager.createDirectory(atPath: root + "/DEBIAN", withIntermediateDirectories: true)
