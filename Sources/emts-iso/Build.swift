@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import HybridISO
 import InstallMedium
+import Installer
 import MicroOS
 import Release
 
@@ -173,6 +174,17 @@ struct Build: AsyncParsableCommand {
             throw ValidationError("--add takes FILE:DEST (got \(addition))")
         }
         _ = try secureBootMode()
+        if let installerConfig {
+            // Checked with install-os's own parser, so a typo fails the build, not the install.
+            guard let data = FileManager.default.contents(atPath: installerConfig) else {
+                throw ValidationError("--installer-config: cannot read \(installerConfig)")
+            }
+            do {
+                _ = try InstallerConfigFile(yaml: String(decoding: data, as: UTF8.self), path: installerConfig)
+            } catch {
+                throw ValidationError("--installer-config: \(error)")
+            }
+        }
     }
 
     /// `--secure-boot` and the files it needs.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HybridISO
 import InstallMedium
+import Installer
 
 /// `emts-iso inspect ISO`: what the medium says about itself.
 struct Inspect: AsyncParsableCommand {
@@ -159,6 +160,8 @@ struct Config: AsyncParsableCommand {
                 guard let data = FileManager.default.contents(atPath: file) else {
                     throw MediumError.refused(path: file, reason: "cannot read it")
                 }
+                // The installer's own parser: a typo is reported here, with its line, not on the target machine.
+                _ = try InstallerConfigFile(yaml: String(decoding: data, as: UTF8.self), path: file)
                 try ConfigPartitionEditor(medium: try MediumImage(path: iso)).set([UInt8](data))
                 print("installer.yaml on \(iso)'s config partition replaced (\(data.count) bytes)")
             } catch {

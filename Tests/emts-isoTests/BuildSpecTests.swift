@@ -67,6 +67,16 @@ import Testing
         }
     }
 
+    @Test func aBrokenInstallerConfigFailsTheBuildWithItsLine() throws {
+        try withSpec("target: auto\nafter_instal: reboot\n") { path, _ in
+            let error = #expect(throws: (any Error).self) {
+                try Build.parse(["--kernel", "k", "--initramfs", "i", "-o", "x.iso", "--installer-config", path])
+            }
+            let message = "\(error.map { "\($0)" } ?? "")"
+            #expect(message.contains("\(path):2") && message.contains("after_instal"), "\(message)")
+        }
+    }
+
     @Test func aMissingSpecIsNamed() {
         let error = #expect(throws: (any Error).self) { try Build.parse(["--spec", "/nonexistent/spec.yaml"]).merged() }
         #expect("\(error.map { "\($0)" } ?? "")".contains("/nonexistent/spec.yaml"))

@@ -13,9 +13,10 @@ public struct MediumVerification: Codable, Sendable {
         public var detail: String
     }
 
-    /// The commands the injected packages must provide in the µOS (efibootmgr, gawk, lvm2, net-tools, parted).
-    public static let requiredCommands = ["usr/sbin/efibootmgr", "usr/bin/gawk", "usr/sbin/lvm", "usr/bin/netstat",
-                                          "usr/sbin/parted"]
+    /// The commands the injected packages must provide in the µOS (efibootmgr, gawk, lvm2, net-tools, parted),
+    /// found in any of the usual command directories (Debian puts efibootmgr in /bin, EMT in /usr/sbin).
+    public static let requiredCommands = ["efibootmgr", "gawk", "lvm", "netstat", "parted"]
+    static let commandDirectories = ["usr/sbin", "usr/bin", "sbin", "bin"]
 
     public var path: String
     public var checks: [Check]
@@ -92,11 +93,14 @@ public struct MediumVerification: Codable, Sendable {
                 return (live.isEmpty, agents.map { "\($0.0) \($0.1.rawValue)" }.joined(separator: ", "))
             }
             check("packages-present") {
-                let missing = Self.requiredCommands.filter { command in
-                    (try? scan.index.resolve(command)).flatMap { scan.index.node(at: $0) } == nil
+                let found = Self.requiredCommands.map { command in
+                    (command, Self.commandDirectories.lazy.map { "\($0)/\(command)" }.first { path in
+                        (try? scan.index.resolve(path)).flatMap { scan.index.node(at: $0) } != nil
+                    })
                 }
-                return (missing.isEmpty, missing.isEmpty ? "efibootmgr, gawk, lvm, netstat, parted present"
-                                                         : "missing: " + missing.map { "/" + $0 }.joined(separator: ", "))
+                let missing = found.filter { $0.1 == nil }.map(\.0)
+                return (missing.isEmpty, missing.isEmpty ? found.map { "/" + ($0.1 ?? $0.0) }.joined(separator: ", ")
+                                                         : "missing: " + missing.joined(separator: ", "))
             }
             check("install-os-enabled") {
                 let state = facts.units[MicroOSFacts.installerUnit] ?? .absent
