@@ -111,7 +111,7 @@ struct Console {
         let facts = report.microOS
         print("µOS        \(facts.nestedEntries) entries (\(facts.nestedCompression)); masked: "
               + (facts.masked.isEmpty ? "none" : facts.masked.joined(separator: ", ")))
-        for unit in facts.units.keys.sorted() { print("unit       \(unit) \(facts.units[unit]!.rawValue)") }
+        for (unit, state) in facts.units.sorted(by: { $0.key < $1.key }) { print("unit       \(unit) \(state.rawValue)") }
         print("install-os \(facts.installerPresent ? "present" : "absent")\(facts.installerVersion.map { " \($0)" } ?? "")"
               + (facts.installerConfigText == nil ? "" : ", config embedded"))
         if let packages = facts.packagesRecordText { print("packages   \(packages.trimmingCharacters(in: .whitespacesAndNewlines))") }
