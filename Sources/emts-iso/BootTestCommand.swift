@@ -2,7 +2,6 @@ import ArgumentParser
 import BootTest
 import Foundation
 import InstallMedium
-import ISOKit
 import MicroOS
 import Synchronization
 
@@ -53,15 +52,14 @@ struct BootTestCommand: AsyncParsableCommand {
             let kargs = try KargsEditor(medium: medium).current()
             let (map, _) = try medium.kargsMap()
             let mediumArgument = medium.buildID.map { " emts.medium=\($0)" } ?? ""
-            secureBoot = map.signedImage == nil ? (try medium.espFiles().contains("EFI/BOOT/grubx64.efi") ? "shim" : "none")
-                                                : "sign"
+            secureBoot = try medium.secureBootMode()
             check = MediumBootCheck(
                 grubCommandLine: "BOOT_IMAGE=/boot/vmlinuz \(kargs)\(mediumArgument)",
                 signedCommandLine: map.signedImage == nil ? nil : map.defaultCommandLine + mediumArgument,
                 forbiddenUnits: EditRequest.agentUnits)
             // The ISO's own kernel decides whether KVM works here.
             let kernel = logDirectory.appendingPathComponent("vmlinuz")
-            try Data(try ISOImage(reading: iso).contents(of: "/boot/vmlinuz")).write(to: kernel)
+            try Data(try medium.contents(of: "/boot/vmlinuz")).write(to: kernel)
         } catch {
             console.failure(error)
             throw ExitCode.failure

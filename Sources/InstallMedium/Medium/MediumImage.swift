@@ -11,6 +11,7 @@ public final class MediumImage {
     public let path: String
     public let bytes: UInt64
     let iso: ISOImage
+    private var tables: (mbr: [PartitionRecord], gpt: [PartitionRecord])?
 
     /// Opens the ISO image at `path`.
     /// - Throws: `MediumError.notAnInstallMedium` when it is not an ISO 9660 image emts-iso wrote.
@@ -39,14 +40,24 @@ public final class MediumImage {
     /// The El Torito entries.
     public func elTorito() throws -> [ElToritoBootRecord] { try iso.elToritoEntries() }
 
-    /// The MBR's entries and the GPT's partitions.
+    /// The MBR's entries and the GPT's partitions (read once: the FAT volumes and every check use them).
     public func partitions() throws -> (mbr: [PartitionRecord], gpt: [PartitionRecord]) {
+        if let tables { return tables }
         let mbr = try MBRTable.read(path).map { entry in
             PartitionRecord(table: "dos", number: entry.number, startBytes: entry.startBytes, sizeBytes: entry.sizeBytes,
                             type: String(format: "%02x", entry.mbrType), name: nil, active: entry.flags & 0x80 != 0)
         }
         let gpt = try HybridISOBuild.partitions(of: path).filter { $0.table == "gpt" }
+        tables = (mbr, gpt)
         return (mbr, gpt)
+    }
+
+    /// The contents of the file at `path` in the ISO tree (such as `/boot/vmlinuz`).
+    public func contents(of path: String) throws -> [UInt8] { try iso.contents(of: path) }
+
+    /// The `--secure-boot` mode the medium was built with, told from its ESP and kargs map.
+    public func secureBootMode() throws -> String {
+        MediumReport.secureBootMode(espFiles: try espFiles())
     }
 
     /// The FAT filesystem of GPT partition `number` (2: the ESP, 3: the config partition).
