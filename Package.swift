@@ -52,6 +52,7 @@ let package = Package(
         .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
         .target(name: "DiskKit", dependencies: ["CBlkid", "CParted"], swiftSettings: strict),
         .target(name: "PackageKit", dependencies: ["ArchiveKit"], swiftSettings: strict),
+        .target(name: "ELFKit", swiftSettings: strict),
 
         // Features.
         .target(name: "Release", swiftSettings: strict),
@@ -66,9 +67,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
-            "ArchiveKit", "XZKit", "PackageKit",
+            "ArchiveKit", "XZKit", "PackageKit", "ELFKit",
             .product(name: "Crypto", package: "swift-crypto"),
-        ], swiftSettings: strict),
+        ],
+        // install-os's systemd unit, injected with it; the top-level installer/ links here.
+        resources: [.copy("Unit")], swiftSettings: strict),
         .target(name: "BootTest", dependencies: [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Subprocess", package: "swift-subprocess"),
@@ -101,6 +104,7 @@ let package = Package(
         .testTarget(name: "XZKitTests", dependencies: ["XZKit", "ArchiveKit"]),
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
+        .testTarget(name: "ELFKitTests", dependencies: ["ELFKit"]),
         // Builders of real .rpm and .deb files (rpmbuild, dpkg-deb) for the PackageKit and MicroOS tests.
         .target(name: "PackageFixtures", path: "Tests/PackageFixtures"),
         .testTarget(name: "PackageKitTests", dependencies: ["PackageKit", "ArchiveKit", "PackageFixtures"]),
@@ -110,7 +114,7 @@ let package = Package(
         .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),
         .testTarget(name: "InstallMediumTests", dependencies: ["InstallMedium", "HybridISO"]),
         .testTarget(name: "emts-isoTests", dependencies: ["emts-iso"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit", "HybridISO", "InstallMedium"],
+        .testTarget(name: "EndToEndTests", dependencies: ["BootTest", "MicroOS", "ArchiveKit", "HybridISO", "InstallMedium", "StreamKit"],
                     exclude: ["Fixtures"]),
     ]
 )

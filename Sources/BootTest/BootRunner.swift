@@ -80,9 +80,14 @@ public struct BootRunner: Sendable {
         defer { try? fm.removeItem(at: scratch) }
         var varsCopy: URL?
         if let images = spec.firmware.images {
-            let copy = scratch.appendingPathComponent("OVMF_VARS.fd")
-            try fm.copyItem(atPath: images.varsTemplate, toPath: copy.path)
-            varsCopy = copy
+            if let kept = spec.variableStore {
+                if !fm.fileExists(atPath: kept.path) { try fm.copyItem(atPath: images.varsTemplate, toPath: kept.path) }
+                varsCopy = kept
+            } else {
+                let copy = scratch.appendingPathComponent("OVMF_VARS.fd")
+                try fm.copyItem(atPath: images.varsTemplate, toPath: copy.path)
+                varsCopy = copy
+            }
         }
         let arguments = try spec.arguments(accelerator: accelerator, varsCopy: varsCopy)
         guard fm.createFile(atPath: log.path, contents: nil), let logHandle = try? FileHandle(forWritingTo: log) else {

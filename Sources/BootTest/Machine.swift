@@ -35,6 +35,8 @@ public enum BootSource: Sendable, Hashable {
     /// A medium (ISO or disk image) attached as `media`; `writable` lets the guest change it
     /// (otherwise writes go to a throw-away overlay).
     case medium(image: URL, media: MediaKind, writable: Bool)
+    /// Nothing but the target disks and what the firmware's boot entries name (a machine after an install).
+    case disks
 }
 
 /// The accelerator QEMU runs the guest with.
@@ -52,9 +54,13 @@ public struct MachineSpec: Sendable {
     /// A user-mode virtio NIC (DHCP from QEMU's built-in server), for guests that need a network.
     public var network: Bool
     public var extraArguments: [String]
+    /// UEFI only: the variable store this machine keeps (created from the firmware's template when missing),
+    /// so boot entries written by one boot are there at the next. `nil`: a fresh copy for every boot.
+    public var variableStore: URL?
 
     public init(firmware: Firmware = .bios, source: BootSource, disks: [TargetDisk] = [],
-                memoryMiB: Int = 2048, cpus: Int = 1, network: Bool = false, extraArguments: [String] = []) {
+                memoryMiB: Int = 2048, cpus: Int = 1, network: Bool = false, extraArguments: [String] = [],
+                variableStore: URL? = nil) {
         self.firmware = firmware
         self.source = source
         self.disks = disks
@@ -62,6 +68,7 @@ public struct MachineSpec: Sendable {
         self.cpus = cpus
         self.network = network
         self.extraArguments = extraArguments
+        self.variableStore = variableStore
     }
 
     /// Files the machine reads, checked before QEMU starts so a missing one is named clearly.
@@ -70,6 +77,7 @@ public struct MachineSpec: Sendable {
         switch source {
         case .kernel(let kernel, let initrd, _): files.append(kernel); if let initrd { files.append(initrd) }
         case .medium(let image, _, _): files.append(image)
+        case .disks: break
         }
         return files
     }
@@ -114,6 +122,9 @@ public struct MachineSpec: Sendable {
                 args += ["-drive", "if=none,id=medium,format=raw,file=\(image.path)\(overlay)",
                          "-device", "virtio-blk-pci,drive=medium,serial=EMTS-MEDIUM,bootindex=0"]
             }
+        case .disks:
+            // No bootindex anywhere: the firmware follows its own BootOrder.
+            break
         }
         // AHCI ports: ide.0 holds the CD; SATA targets take the next ports in order.
         var sataPort = 1

@@ -59,6 +59,12 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("installer-config"), help: ArgumentHelp("The installer configuration for the medium's writable config partition.", valueName: "FILE"))
     var installerConfig: String?
 
+    @Option(name: .customLong("installer"), help: ArgumentHelp("The install-os executable to inject with its libraries (default: install-os next to emts-iso).", valueName: "FILE"))
+    var installer: String?
+
+    @Flag(name: .customLong("no-installer"), help: "Inject no install-os: the medium boots the µOS and installs nothing.")
+    var noInstaller = false
+
     @Option(name: .customLong("secure-boot"), help: "UEFI Secure Boot path: none (default), shim or sign.")
     var secureBoot: String?
 
@@ -128,6 +134,9 @@ struct Build: AsyncParsableCommand {
         if build.kernelArguments.isEmpty { build.kernelArguments = file.kargs ?? [] }
         build.osImage = build.osImage ?? file.osImage
         build.installerConfig = build.installerConfig ?? file.installerConfig
+        if build.installer == nil, !build.noInstaller {
+            if file.installer == "none" { build.noInstaller = true } else { build.installer = file.installer }
+        }
         build.packageDirectory = build.packageDirectory ?? file.packages
         if build.installNames.isEmpty { build.installNames = file.install ?? [] }
         build.allowMissingDependencies = build.allowMissingDependencies || file.allowMissingDeps == true
@@ -155,6 +164,9 @@ struct Build: AsyncParsableCommand {
         switch (kernel, initramfs, uosTarball) {
         case (.some, .some, nil), (nil, nil, .some): break
         default: throw ValidationError("give --kernel and --initramfs, or --uos-tarball")
+        }
+        if noInstaller, installer != nil {
+            throw ValidationError("--installer and --no-installer contradict each other")
         }
         if packageDirectory == nil, !installNames.isEmpty || allowMissingDependencies {
             throw ValidationError("--install and --allow-missing-deps need --packages DIR")
@@ -274,7 +286,23 @@ struct Build: AsyncParsableCommand {
                                                   source: try .hostFile(at: installerConfig), permissions: 0o644))
         }
         let source: MicroOSSource = uosTarball.map { .tarball($0) } ?? .initramfs(kernel: kernel!, initramfs: initramfs!)
-        return MicroOSInputs(source: source, request: request,
-                             options: RewriteOptions(nestedName: nestedName ?? Initramfs.rootfsName, outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip))
+        var inputs = MicroOSInputs(source: source, request: request,
+                                   options: RewriteOptions(nestedName: nestedName ?? Initramfs.rootfsName, outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip))
+        if !noInstaller {
+            try inputs.inject(try InstallerBundle(executable: try installerExecutable()))
+        }
+        return inputs
+    }
+
+    /// `--installer`, else the install-os built and shipped beside this emts-iso.
+    private func installerExecutable() throws -> String {
+        if let installer { return installer }
+        let own = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let sibling = own.deletingLastPathComponent().appendingPathComponent("install-os").path
+        guard FileManager.default.isExecutableFile(atPath: sibling) else {
+            throw ValidationError("no install-os next to emts-iso (\(sibling)): give --installer FILE, or --no-installer "
+                + "for a medium that boots the µOS without installing")
+        }
+        return sibling
     }
 }

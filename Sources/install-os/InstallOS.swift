@@ -19,7 +19,7 @@ struct InstallOS: ParsableCommand {
         5 image verification failed.
         """,
         version: Release.version,
-        subcommands: [Install.self, ListDisks.self],
+        subcommands: [Install.self, ListDisks.self, WriteImage.self],
         defaultSubcommand: Install.self)
 
     /// Parses and runs, with usage errors exiting 2 (ArgumentParser's default is 64) like configuration errors.

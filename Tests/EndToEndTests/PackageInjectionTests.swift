@@ -42,18 +42,11 @@ import Testing
     static func fetchPackages(for bed: TestBed) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/fetch-packages.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path, bed.directory.path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, let last = text.split(separator: "\n").last else {
-            throw TestBedError.build("\(script.path) exited with \(process.terminationStatus); it needs Debian's mirror")
+        do {
+            return try runScript(script, arguments: [bed.directory.path])
+        } catch {
+            throw TestBedError.build("\(error); it needs Debian's mirror")
         }
-        return String(last)
     }
 
     @Test("The five tools, injected with their dependencies, run on the booted µOS under OVMF")

@@ -57,20 +57,13 @@ struct TestBed: Sendable {
         let script = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("testbed/build.sh")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let last = text.split(separator: "\n").last.map(String.init) else {
-            throw TestBedError.build("\(script.path) exited with \(process.terminationStatus); "
-                                     + "it needs root and Debian's mirror (see README.md)")
+        let directory: String
+        do {
+            directory = try runScript(script, arguments: [])
+        } catch {
+            throw TestBedError.build("\(error); it needs root and Debian's mirror (see README.md)")
         }
-        return try validated(URL(fileURLWithPath: last))
+        return try validated(URL(fileURLWithPath: directory))
     }
 
     private static func validated(_ directory: URL) throws -> TestBed {
@@ -93,6 +86,24 @@ enum TestBedError: Error, CustomStringConvertible {
         case .incomplete(let text): "test bed is incomplete: \(text)"
         }
     }
+}
+
+/// Runs a fixture script (`testbed/build.sh`, `Fixtures/*.sh`); the last line of its standard output is the
+/// result (a directory), its log goes to the test's standard error.
+func runScript(_ script: URL, arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [script.path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, let last = text.split(separator: "\n").last else {
+        throw ShellError(command: ([script.path] + arguments).joined(separator: " "), status: process.terminationStatus,
+                         output: "(its log is on standard error)")
+    }
+    return String(last)
 }
 
 /// Runs blocking work (a µOS rewrite, a shell command) on a thread of its own, so it never occupies one of

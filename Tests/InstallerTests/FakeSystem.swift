@@ -147,7 +147,7 @@ struct FakeMedium {
             try system.addPartition("\(disk)\(number)", of: disk, bus: bus, number: number, sizeBytes: 4 << 20,
                                     deviceNumber: "8:\(16 * hostNumber + number)")
         }
-        var directories = [iso: mediumDirectory, system.dev + "/\(disk)3": configDirectory]
+        var directories = [iso: mediumDirectory, iso + "1": mediumDirectory, system.dev + "/\(disk)3": configDirectory]
         directories.merge(extraDirectories) { $1 }
         mounter = DirectoryMounter(directories)
     }

@@ -4,7 +4,7 @@ import DiskKit
 ///
 /// Every block device (disks and partitions, from `/sys/class/block`) that is not virtual and not empty
 /// is probed with libblkid for an ISO 9660 file system labelled `EMTS_INSTALL`. Candidates are grouped by
-/// their disk (a stick shows the file system on the whole device and on partition 1), mounted read-only
+/// their disk (a stick shows the file system on the whole device and on partition 1, which is mounted), read-only
 /// and checked for `/.disk/emts-iso-<build id>`; when the kernel command line gives `emts.medium=`, only
 /// that build id counts. The chosen medium stays mounted; the others are unmounted.
 public struct BootMediumFinder: Sendable {
@@ -44,8 +44,10 @@ public struct BootMediumFinder: Sendable {
         var mountFailure: MountError?
         for disk in candidates.keys.sorted() {
             guard let devices = candidates[disk] else { continue }
-            // The whole device first: it is the ISO as written; partition 1 is a window onto it.
-            let device = devices.contains(disk) ? disk : devices.sorted().first ?? disk
+            // A partition first (on a stick, partition 1 is a window onto the ISO as written): mounting the
+            // whole device would claim the disk, and the kernel then refuses to mount its config partition
+            // ("Device or resource busy"). A CD has only the whole device.
+            let device = devices.filter { $0 != disk }.sorted().first ?? disk
             let mounted: MountedFileSystem
             do {
                 mounted = try mounter.mount(paths.devicePath(device), type: "iso9660", access: .readOnly)

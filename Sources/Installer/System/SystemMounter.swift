@@ -21,15 +21,27 @@ public struct SystemMounter: FileSystemMounter {
         }
         var flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
         if access == .readOnly { flags |= UInt(MS_RDONLY) }
-        // FAT: keep long names in UTF-8; flush so the log is on the stick as soon as it is closed.
-        let options = type == "vfat" ? "utf8,flush" : nil
-        let result = options.withOptionalCString { Glibc.mount(device, target, type, flags, $0) }
-        guard result == 0 else {
-            let reason = String(cString: strerror(errno))
-            rmdir(target)
-            throw MountError(path: device, operation: "mounting \(type) \(access.rawValue) on \(target)", reason: reason)
+        var firstError: Int32?
+        for options in Self.optionSets(for: type) {
+            let result = options.withOptionalCString { Glibc.mount(device, target, type, flags, $0) }
+            if result == 0 { return MountedFileSystem(device: device, root: target, access: access, owned: true) }
+            let code = errno
+            if firstError == nil { firstError = code }
+            // Only a refused option set is worth another try; a missing device or a busy one is not.
+            guard code == EINVAL else { break }
         }
-        return MountedFileSystem(device: device, root: target, access: access, owned: true)
+        rmdir(target)
+        throw MountError(path: device, operation: "mounting \(type) \(access.rawValue) on \(target)",
+                         reason: String(cString: strerror(firstError ?? EIO)))
+    }
+
+    /// The mount options to try, in order. FAT: long names in UTF-8 and `flush` (the log is on the stick as soon
+    /// as it is closed). vfat always loads an I/O character set for case folding, by default the kernel's
+    /// (`ascii` on Debian), whose module a small µOS may lack ("IO charset ascii not found", EINVAL): then
+    /// iso8859-1 and utf8 are tried, which the µOS's module set carries.
+    static func optionSets(for type: String) -> [String?] {
+        guard type == "vfat" else { return [nil] }
+        return ["utf8,flush", "iocharset=iso8859-1,utf8,flush", "iocharset=utf8,flush"]
     }
 
     public func unmount(_ mounted: MountedFileSystem) throws(MountError) {

@@ -15,11 +15,21 @@ public struct MicroOSInputs: Sendable {
     public var source: MicroOSSource
     public var request: EditRequest
     public var options: RewriteOptions
+    /// install-os as injected (its files are in `request`), for the manifest.
+    public var installer: InstallerBundle.Record?
 
-    public init(source: MicroOSSource, request: EditRequest, options: RewriteOptions = RewriteOptions()) {
+    public init(source: MicroOSSource, request: EditRequest, options: RewriteOptions = RewriteOptions(),
+                installer: InstallerBundle.Record? = nil) {
         self.source = source
         self.request = request
         self.options = options
+        self.installer = installer
+    }
+
+    /// Adds install-os (executable, libraries, unit, version record) to the request.
+    public mutating func inject(_ bundle: InstallerBundle) throws(InstallerBundleError) {
+        try bundle.add(to: &request)
+        installer = bundle.record
     }
 
     public init(kernel: String, initramfs: String, request: EditRequest, options: RewriteOptions = RewriteOptions()) {
@@ -56,6 +66,8 @@ public struct MicroOSManifest: Codable, Sendable, Equatable {
     public var tool: String
     public var kernel: KernelInfo
     public var request: EditRequest
+    /// install-os as injected; absent when the medium carries none.
+    public var installer: InstallerBundle.Record?
     public var plan: EditPlan
     public var rewrite: RewriteReport
     public var outputs: [OutputFile]
@@ -110,7 +122,8 @@ public enum MicroOSBuild {
             try copyFile(plan.kernelPath, to: kernelPath)
             written.append(kernelPath)
             let manifest = MicroOSManifest(
-                tool: tool, kernel: plan.kernel, request: inputs.request, plan: plan.edits, rewrite: report,
+                tool: tool, kernel: plan.kernel, request: inputs.request, installer: inputs.installer, plan: plan.edits,
+                rewrite: report,
                 outputs: [try describe(kernelPath, as: "vmlinuz"), try describe(initramfsPath, as: "initramfs.img")])
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -107,11 +107,31 @@ public struct EditRequest: Codable, Sendable, Equatable {
         case hostFile(path: String, size: Int64)
         /// The bytes themselves (small generated files such as unit files).
         case inline([UInt8])
+        /// A host file with some bytes replaced on the way (an executable's runpath rewritten in place).
+        case patchedHostFile(path: String, size: Int64, patches: [BytePatch])
+
+        /// Bytes that replace the file's bytes at `offset`.
+        public struct BytePatch: Codable, Sendable, Equatable {
+            public var offset: Int64
+            public var bytes: [UInt8]
+
+            public init(offset: Int64, bytes: [UInt8]) {
+                self.offset = offset
+                self.bytes = bytes
+            }
+
+            /// Applies the part of this patch that falls into `chunk`, which holds the file's bytes from `start`.
+            func apply(to chunk: inout [UInt8], start: Int64) {
+                let from = max(offset, start), to = min(offset + Int64(bytes.count), start + Int64(chunk.count))
+                guard from < to else { return }
+                for position in from..<to { chunk[Int(position - start)] = bytes[Int(position - offset)] }
+            }
+        }
 
         /// Data size in bytes.
         public var size: Int64 {
             switch self {
-            case .hostFile(_, let size): size
+            case .hostFile(_, let size), .patchedHostFile(_, let size, _): size
             case .inline(let bytes): Int64(bytes.count)
             }
         }
@@ -144,15 +164,27 @@ public struct EditRequest: Codable, Sendable, Equatable {
                     throw EditPlanError.hostFile(path: path, message: "cannot read")
                 }
                 return [UInt8](data)
+            case .patchedHostFile(let path, _, let patches):
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw EditPlanError.hostFile(path: path, message: "cannot read")
+                }
+                var bytes = [UInt8](data)
+                for patch in patches { patch.apply(to: &bytes, start: 0) }
+                return bytes
             }
         }
 
-        private enum CodingKeys: String, CodingKey { case hostFile, size, inline }
+        private enum CodingKeys: String, CodingKey { case hostFile, size, inline, patches }
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             if let path = try container.decodeIfPresent(String.self, forKey: .hostFile) {
-                self = .hostFile(path: path, size: try container.decode(Int64.self, forKey: .size))
+                let size = try container.decode(Int64.self, forKey: .size)
+                if let patches = try container.decodeIfPresent([BytePatch].self, forKey: .patches) {
+                    self = .patchedHostFile(path: path, size: size, patches: patches)
+                } else {
+                    self = .hostFile(path: path, size: size)
+                }
             } else {
                 let text = try container.decode(String.self, forKey: .inline)
                 guard let data = Data(base64Encoded: text) else {
@@ -168,6 +200,10 @@ public struct EditRequest: Codable, Sendable, Equatable {
             case .hostFile(let path, let size):
                 try container.encode(path, forKey: .hostFile)
                 try container.encode(size, forKey: .size)
+            case .patchedHostFile(let path, let size, let patches):
+                try container.encode(path, forKey: .hostFile)
+                try container.encode(size, forKey: .size)
+                try container.encode(patches, forKey: .patches)
             case .inline(let bytes):
                 try container.encode(Data(bytes).base64EncodedString(), forKey: .inline)
             }

@@ -9,21 +9,34 @@ extension EditRequest.FileSource {
         case .inline(let bytes):
             try bytes.withUnsafeBytes { try writer.write($0) }
         case .hostFile(let path, let size):
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw EditPlanError.hostFile(path: path, message: "cannot open")
-            }
-            defer { try? handle.close() }
-            var copied: Int64 = 0
-            while true {
-                let chunk = try handle.read(upToCount: buffer.count) ?? Data()
-                if chunk.isEmpty { break }
-                guard copied + Int64(chunk.count) <= size else { break }
+            try Self.copy(path, size: size, patches: [], into: writer, buffer: buffer)
+        case .patchedHostFile(let path, let size, let patches):
+            try Self.copy(path, size: size, patches: patches, into: writer, buffer: buffer)
+        }
+    }
+
+    private static func copy(_ path: String, size: Int64, patches: [BytePatch], into writer: ArchiveWriter,
+                         buffer: UnsafeMutableRawBufferPointer) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw EditPlanError.hostFile(path: path, message: "cannot open")
+        }
+        defer { try? handle.close() }
+        var copied: Int64 = 0
+        while true {
+            let chunk = try handle.read(upToCount: buffer.count) ?? Data()
+            if chunk.isEmpty { break }
+            guard copied + Int64(chunk.count) <= size else { break }
+            if patches.isEmpty {
                 try chunk.withUnsafeBytes { try writer.write($0) }
-                copied += Int64(chunk.count)
+            } else {
+                var bytes = [UInt8](chunk)
+                for patch in patches { patch.apply(to: &bytes, start: copied) }
+                try bytes.withUnsafeBytes { try writer.write($0) }
             }
-            guard copied == size else {
-                throw EditPlanError.hostFile(path: path, message: "changed size while the µOS was written (planned \(size) bytes)")
-            }
+            copied += Int64(chunk.count)
+        }
+        guard copied == size else {
+            throw EditPlanError.hostFile(path: path, message: "changed size while the µOS was written (planned \(size) bytes)")
         }
     }
 }

@@ -11,7 +11,7 @@ import Testing
             let medium = try FakeMedium(on: system, buildID: "20250131-abc", prepareImages: { _ in })
 
             let found = try BootMediumFinder(paths: system.paths, mounter: medium.mounter).find(buildID: "20250131-abc")
-            #expect(found.device == system.dev + "/sdb", "the whole device, not its partition 1")
+            #expect(found.device == system.dev + "/sdb1", "partition 1, so that the config partition can be mounted too")
             #expect(found.disk == "sdb")
             #expect(found.deviceNames == ["sdb", "sdb1", "sdb2", "sdb3"])
             #expect(found.buildID == "20250131-abc")
@@ -19,7 +19,7 @@ import Testing
             #expect(found.configPartition == system.dev + "/sdb3")
             #expect(found.mount.root == medium.mediumDirectory)
             #expect(found.imagesDirectory == medium.mediumDirectory + "/images")
-            #expect(medium.mounter.calls == ["mount \(system.dev)/sdb iso9660 read-only"])
+            #expect(medium.mounter.calls == ["mount \(system.dev)/sdb1 iso9660 read-only"])
 
             // Without emts.medium the only medium is taken.
             #expect(try BootMediumFinder(paths: system.paths, mounter: medium.mounter).find(buildID: nil).buildID == "20250131-abc")
@@ -37,9 +37,9 @@ import Testing
                 Issue.record("unexpected \(String(describing: error))")
                 return
             }
-            #expect(probed.contains("sdb: EMTS_INSTALL, but build id old-build, not new-build"))
+            #expect(probed.contains("sdb1: EMTS_INSTALL, but build id old-build, not new-build"))
             #expect(probed.contains("sdb2: vfat \"EMTS-EFI\""))
-            #expect(medium.mounter.calls == ["mount \(system.dev)/sdb iso9660 read-only", "unmount \(system.dev)/sdb"])
+            #expect(medium.mounter.calls == ["mount \(system.dev)/sdb1 iso9660 read-only", "unmount \(system.dev)/sdb1"])
         }
     }
 
@@ -69,13 +69,13 @@ import Testing
             let system = try FakeSystem(root: directory.path)
             let first = try FakeMedium(on: system, buildID: "b1", prepareImages: { _ in })
             let second = try FakeMedium(on: system, buildID: "b2", disk: "sdc", hostNumber: 5, prepareImages: { _ in })
-            let mounter = DirectoryMounter([system.dev + "/sdb": first.mediumDirectory,
-                                            system.dev + "/sdc": second.mediumDirectory])
+            let mounter = DirectoryMounter([system.dev + "/sdb1": first.mediumDirectory,
+                                            system.dev + "/sdc1": second.mediumDirectory])
             let finder = BootMediumFinder(paths: system.paths, mounter: mounter)
-            #expect(throws: BootMediumError.ambiguous(candidates: ["\(system.dev)/sdb (build b1)", "\(system.dev)/sdc (build b2)"])) {
+            #expect(throws: BootMediumError.ambiguous(candidates: ["\(system.dev)/sdb1 (build b1)", "\(system.dev)/sdc1 (build b2)"])) {
                 try finder.find(buildID: nil)
             }
-            #expect(try finder.find(buildID: "b2").device == system.dev + "/sdc")
+            #expect(try finder.find(buildID: "b2").device == system.dev + "/sdc1")
         }
     }
 }

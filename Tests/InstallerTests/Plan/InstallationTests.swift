@@ -69,7 +69,7 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             let installation = machine.installation()
             let plan = try readyPlan(try installation.prepare())
 
-            #expect(plan.medium.device == machine.system.dev + "/sdb")
+            #expect(plan.medium.device == machine.system.dev + "/sdb1")
             #expect(plan.medium.configPartition == machine.system.dev + "/sdb3")
             #expect(plan.image.name == "emt-s.raw.gz")
             #expect(plan.layout?.requiredBytes == 8 * mebibyte)
@@ -81,7 +81,7 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
                                                "boot-entry", "boot-entry", "save-log", "after-install"])
 
             let text = plan.description
-            #expect(text.contains("medium    \(machine.system.dev)/sdb (build B1)"))
+            #expect(text.contains("medium    \(machine.system.dev)/sdb1 (build B1)"))
             #expect(text.contains("sha256 \(plan.image.expectedSHA256)"))
             #expect(text.contains("target    \(machine.target) (NVMe, 33.6 MB, Samsung SSD 980): chosen automatically"))
             #expect(text.contains("target: auto (default)"))
@@ -99,7 +99,7 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             #expect(machine.runner.commands == [["efibootmgr", "-v"]])
             #expect(machine.medium.mounter.calls.allSatisfy { $0.hasSuffix("read-only") || $0.hasPrefix("unmount") })
             installation.close()
-            #expect(machine.medium.mounter.calls.last == "unmount \(machine.system.dev)/sdb")
+            #expect(machine.medium.mounter.calls.last == "unmount \(machine.system.dev)/sdb1")
         }
     }
 
@@ -126,7 +126,7 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             #expect(saved == "\(machine.system.dev)/sdb3:/logs/install-20250131T120000Z.log")
             let log = try String(contentsOfFile: machine.medium.configDirectory + "/logs/install-20250131T120000Z.log",
                                  encoding: .utf8)
-            #expect(log.contains("medium: \(machine.system.dev)/sdb, build B1"))
+            #expect(log.contains("medium: \(machine.system.dev)/sdb1, build B1"))
             #expect(log.contains("wrote 8.4 MB to \(machine.target)"))
             #expect(log.contains("UEFI boot entry Boot0001 \"EMT-S\" created and first in BootOrder; deleted stale Boot0003"))
             #expect(machine.medium.mounter.calls.contains("mount \(machine.system.dev)/sdb3 vfat read-write"))
@@ -134,7 +134,7 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
 
             #expect(installation.finish(.reboot) == nil)
             #expect(machine.runner.commands.last == ["systemctl", "--no-block", "reboot"])
-            #expect(machine.medium.mounter.calls.last == "unmount \(machine.system.dev)/sdb")
+            #expect(machine.medium.mounter.calls.last == "unmount \(machine.system.dev)/sdb1")
             #expect(installation.finish(.none) == nil)
             #expect(machine.runner.commands.last == ["systemctl", "--no-block", "reboot"])
         }
@@ -206,7 +206,7 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             let log = InstallLog { _, _ in }
             let missing = #expect(throws: InstallError.self) { try elsewhere.installation(log).prepare() }
             #expect(missing?.exitCode == .noMedium)
-            #expect(missing?.description.contains("sdb: EMTS_INSTALL, but build id B1, not B2") == true)
+            #expect(missing?.description.contains("sdb1: EMTS_INSTALL, but build id B1, not B2") == true)
             #expect(log.transcript.contains("waiting up to 3 s for the install medium (build B2) to appear"))
             #expect(elsewhere.clock.now >= 103, "waited for the medium")
         }
