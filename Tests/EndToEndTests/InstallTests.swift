@@ -140,8 +140,10 @@ struct InstallMediumFixture: Sendable {
         var inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(.gzip).path, request: request)
         try inputs.inject(try InstallerBundle(executable: installerExecutable))
         let output = directory.appendingPathComponent("emt-s.iso")
+        // no_timer_check: see TestBed.commandLine (TCG on a busy host).
         let manifest = try InstallMediumBuild.build(
-            inputs, kernelArguments: try KernelArguments(), installerConfig: nil, osImage: osImage.image.path,
+            inputs, kernelArguments: try KernelArguments(extras: ["no_timer_check"]), installerConfig: nil,
+            osImage: osImage.image.path,
             epoch: 1_700_000_000, output: output.path, tool: "test")
         return InstallMediumFixture(iso: output, kernel: bed.kernel, manifest: manifest)
     }
