@@ -12,7 +12,7 @@
 //   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
 //             XZKit, PackageKit               (PackageKit: .rpm and .deb readers, dependency closure)
 //             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
-//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA   module map + shim header only
+//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA, CCrypt   module map + shim header only
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
@@ -43,6 +43,8 @@ let package = Package(
                        providers: [.apt(["libparted-dev"])]),
         .systemLibrary(name: "CLZMA", pkgConfig: "liblzma",
                        providers: [.apt(["liblzma-dev"])]),
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt",
+                       providers: [.apt(["libcrypt-dev"])]),
 
         // Kits: the only modules that import the C modules.
         .target(name: "StreamKit", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -88,7 +90,7 @@ let package = Package(
 
         // CLIs.
         .executableTarget(name: "emts-iso", dependencies: [
-            "Release", "BootTest", "MicroOS", "HybridISO", "InstallMedium", "Installer",
+            "Release", "BootTest", "MicroOS", "HybridISO", "InstallMedium", "Installer", "CCrypt",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strict),

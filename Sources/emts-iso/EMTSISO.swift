@@ -15,5 +15,6 @@ struct EMTSISO: AsyncParsableCommand {
         Exit codes: 0 success, 1 failure (the message names the input and the problem), 64 usage error.
         """,
         version: Release.version,
-        subcommands: [Build.self, Inspect.self, Verify.self, Kargs.self, Config.self, Flash.self, BootTestCommand.self])
+        subcommands: [Build.self, Inspect.self, Verify.self, Kargs.self, Config.self, Flash.self, BootTestCommand.self,
+                      HashPassword.self])
 }

@@ -154,10 +154,11 @@ struct OSImageFixture: Sendable {
     let directory: URL
     var image: URL { directory.appendingPathComponent("emt-os.raw.gz") }
 
-    static func locate(for bed: TestBed) throws -> OSImageFixture {
+    /// - Parameter packages: .deb files to unpack into the OS's root too (lvm2, cryptsetup-bin...).
+    static func locate(for bed: TestBed, packages: String? = nil) throws -> OSImageFixture {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/make-os-image.sh")
-        let output = try runScript(script, arguments: [bed.directory.path])
+        let output = try runScript(script, arguments: (packages.map { ["--packages", $0] } ?? []) + [bed.directory.path])
         return OSImageFixture(directory: URL(fileURLWithPath: output))
     }
 }

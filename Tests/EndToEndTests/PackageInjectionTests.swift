@@ -39,11 +39,12 @@ import Testing
     }
 
     /// Runs `Fixtures/fetch-packages.sh` for the test bed; returns the package directory.
-    static func fetchPackages(for bed: TestBed) throws -> String {
+    /// - Parameter names: the packages to fetch with their closure (default: the five tools).
+    static func fetchPackages(for bed: TestBed, names: [String] = []) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/fetch-packages.sh")
         do {
-            return try runScript(script, arguments: [bed.directory.path])
+            return try runScript(script, arguments: [bed.directory.path] + names)
         } catch {
             throw TestBedError.build("\(error); it needs Debian's mirror")
         }

@@ -14,6 +14,8 @@ public enum InstallerConfigError: Error, CustomStringConvertible, Sendable, Equa
     case wrongType(file: String, key: String, line: Int?, expected: String, found: String)
     /// A value of the right type that the installer does not accept.
     case invalidValue(file: String, key: String, line: Int?, message: String)
+    /// A line of a legacy `config-file` that is neither `KEY="value"`, a comment nor blank.
+    case malformedLine(file: String, line: Int, message: String)
     /// An `emts.*` argument on the kernel command line that cannot be used.
     case kernelArgument(argument: String, message: String)
 
@@ -33,6 +35,8 @@ public enum InstallerConfigError: Error, CustomStringConvertible, Sendable, Equa
             "\(Self.place(file, line)): \(key) must be \(expected), not \(found)"
         case .invalidValue(let file, let key, let line, let message):
             "\(Self.place(file, line)): \(key): \(message)"
+        case .malformedLine(let file, let line, let message):
+            "\(file):\(line): \(message)"
         case .kernelArgument(let argument, let message):
             "kernel command line: \(argument): \(message)"
         }

@@ -9,10 +9,14 @@ public struct InstallerConfigFile: Sendable, Equatable {
     /// The file's path (or a description such as "EMTS-CONFIG:/installer.yaml (/dev/sdb3)").
     public var path: String
     public var settings: InstallerSettings
+    /// What the installer should say about the file without refusing it (a legacy `config-file`'s unknown
+    /// keys), each naming the file and the line.
+    public var warnings: [String]
 
-    public init(path: String, settings: InstallerSettings) {
+    public init(path: String, settings: InstallerSettings, warnings: [String] = []) {
         self.path = path
         self.settings = settings
+        self.warnings = warnings
     }
 
     /// Parses YAML text; `path` names it in errors.
@@ -23,6 +27,7 @@ public struct InstallerConfigFile: Sendable, Equatable {
     public init(yaml text: String, path: String) throws(InstallerConfigError) {
         self.path = path
         settings = try Self.decode(InstallerSettings.self, yaml: text, path: path) ?? InstallerSettings()
+        warnings = []
     }
 
     /// Decodes a YAML document into a configuration schema (`InstallerSettings`, or any type whose sections
@@ -58,6 +63,13 @@ public struct InstallerConfigFile: Sendable, Equatable {
     /// - Throws: `InstallerConfigError` when the file exists but cannot be read or used.
     public static func read(_ path: String, displayName: String? = nil) throws(InstallerConfigError) -> InstallerConfigFile? {
         let name = displayName ?? path
+        guard let text = try readText(path, displayName: name) else { return nil }
+        return try InstallerConfigFile(yaml: text, path: name)
+    }
+
+    /// The UTF-8 text of a configuration file (without a byte-order mark); `nil` when there is no such file.
+    /// - Throws: `InstallerConfigError.unreadable` naming `name`: cannot be read, too large, not UTF-8.
+    static func readText(_ path: String, displayName name: String) throws(InstallerConfigError) -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         let data: Data
         do {
@@ -78,7 +90,7 @@ public struct InstallerConfigFile: Sendable, Equatable {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .unreadable(file: name, reason: "is not UTF-8 text; save it as UTF-8")
         }
-        return try InstallerConfigFile(yaml: text, path: name)
+        return text
     }
 
     // MARK: - Errors placed on lines
@@ -138,6 +150,7 @@ public struct InstallerConfigFile: Sendable, Equatable {
     /// from the Swift type.
     private static func expectation(_ type: Any.Type, at keys: [String]) -> String {
         if keys.count == 1, let key = InstallerSettings.Key(rawValue: keys[0]) { return key.expectation }
+        if keys.count == 1, let key = InstallerSettings.SystemKey(rawValue: keys[0]) { return key.expectation }
         return switch type {
         case is Int.Type, is Int64.Type, is UInt64.Type: "a whole number"
         case is Double.Type, is Float.Type: "a number"

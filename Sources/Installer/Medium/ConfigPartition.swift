@@ -17,9 +17,13 @@ public struct ConfigPartition: Sendable {
     }
 
     /// How the config file is named in messages.
-    public var configDisplayName: String { "\(BootMedium.configLabel):/\(Self.configName) (\(device))" }
+    public var configDisplayName: String { displayName(Self.configName) }
 
-    /// Reads `installer.yaml` (mounted read-only for the time of the read); `nil` when there is none.
+    /// How a file of the partition is named in messages.
+    func displayName(_ file: String) -> String { "\(BootMedium.configLabel):/\(file) (\(device))" }
+
+    /// Reads `installer.yaml` (mounted read-only for the time of the read); without it, the shell installer's
+    /// `config-file` (`LegacyConfigFile`, its warnings carried by the result); `nil` when there is neither.
     /// - Throws: `InstallerConfigError` when the partition cannot be mounted (a configuration may be there)
     ///   or the file cannot be used.
     public func readConfig() throws(InstallerConfigError) -> InstallerConfigFile? {
@@ -31,8 +35,17 @@ public struct ConfigPartition: Sendable {
         }
         defer { try? mounter.unmount(mounted) }
         // FAT is case-insensitive, but the mount shows names as written: accept INSTALLER.YAML too.
-        let name = SysfsFiles.list(mounted.root).first { $0.lowercased() == Self.configName } ?? Self.configName
-        return try InstallerConfigFile.read(mounted.path(name), displayName: configDisplayName)
+        let files = SysfsFiles.list(mounted.root)
+        let legacy = files.first { $0.lowercased() == LegacyConfigFile.fileName }
+        if let name = files.first(where: { $0.lowercased() == Self.configName }),
+           var file = try InstallerConfigFile.read(mounted.path(name), displayName: configDisplayName) {
+            if let legacy {
+                file.warnings.append("\(displayName(legacy)): not read, \(Self.configName) is used")
+            }
+            return file
+        }
+        guard let legacy else { return nil }
+        return try LegacyConfigFile.read(mounted.path(legacy), displayName: displayName(legacy))?.configFile
     }
 
     /// Saves `text` as `logs/install-<UTC time>.log`, flushed, and unmounts. Returns the path on the partition.

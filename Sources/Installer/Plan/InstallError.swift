@@ -6,6 +6,10 @@ public enum InstallError: Error, CustomStringConvertible, Sendable, Equatable {
     case target(TargetError)
     case write(ImageWriteError)
     case bootEntry(BootEntryError)
+    /// Laying out the storage failed (the target's partition tables are wiped again).
+    case storage(StorageError)
+    /// Configuring the installed system failed (the target's partition tables are wiped again).
+    case provision(String)
 
     public var exitCode: InstallerExitCode {
         switch self {
@@ -15,7 +19,7 @@ public enum InstallError: Error, CustomStringConvertible, Sendable, Equatable {
         case .image: .verificationFailed
         case .target: .noTarget
         case .write(let error): error.isVerificationFailure ? .verificationFailed : .installFailed
-        case .bootEntry: .installFailed
+        case .bootEntry, .storage, .provision: .installFailed
         }
     }
 
@@ -27,6 +31,8 @@ public enum InstallError: Error, CustomStringConvertible, Sendable, Equatable {
         case .target(let error): error.description
         case .write(let error): error.description
         case .bootEntry(let error): "boot entry: \(error)"
+        case .storage(let error): "storage layout: \(error)"
+        case .provision(let text): "configuring the installed system: \(text)"
         }
     }
 }

@@ -24,14 +24,14 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
         self.target = target
         self.bootEntry = bootEntry
         steps = Self.steps(medium: medium, image: image, layout: layout, target: target.disk, bootEntry: bootEntry,
-                           afterInstall: config.afterInstall)
+                           config: config)
     }
 
     /// The device that will be written.
     public var targetDevice: String { target.disk.devicePath }
 
     static func steps(medium: BootMedium, image: OSImage, layout: ImageLayout?, target: BlockDisk,
-                      bootEntry: BootEntryPlan, afterInstall: AfterInstall) -> [InstallStep] {
+                      bootEntry: BootEntryPlan, config: InstallerConfig) -> [InstallStep] {
         let device = target.devicePath
         var steps: [InstallStep] = [
             .wipeSignatures(device: device),
@@ -43,9 +43,24 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
             steps.append(.relocateBackupGPT(device: device, imageBytes: layout.requiredBytes, diskBytes: target.sizeBytes))
         }
         steps.append(.rereadPartitionTable(device: device))
+        switch config.storage.layout {
+        case .none:
+            break
+        case .emt:
+            steps.append(.layOutStorage("lay out the EMT-S storage after the image's partitions (\(config.storage)): "
+                + "hashmap_a, hashmap_b, rootfs_b, roothash, swap, reserved, then LVM volume group lvmvg; mkswap, "
+                + "mkfs.ext4 rootfs_b, pvcreate + vgcreate"))
+        case .vm:
+            steps.append(.layOutStorage("lay out the VM storage after the image's partitions (\(config.storage)): "
+                + "rootfs_b, swap, reserved, then LVM volume group lvmvg"))
+        }
+        steps.append(.configureSystem(config.systemSummary))
+        if config.storage.layout == .emt {
+            steps.append(.layOutStorage("dm-verity: veritysetup format rootfs onto hashmap_a, the root hash onto roothash"))
+        }
         steps += bootEntry.steps.map { .bootEntry($0) }
         steps.append(.saveLog(partition: medium.configPartition))
-        steps.append(.afterInstall(afterInstall))
+        steps.append(.afterInstall(config.afterInstall))
         return steps
     }
 

@@ -6,6 +6,8 @@ public enum InstallStep: Sendable, Equatable, Encodable, CustomStringConvertible
     case writeHead(device: String)
     case relocateBackupGPT(device: String, imageBytes: UInt64, diskBytes: UInt64)
     case rereadPartitionTable(device: String)
+    case layOutStorage(String)
+    case configureSystem([String])
     case bootEntry(String)
     case saveLog(partition: String?)
     case afterInstall(AfterInstall)
@@ -19,6 +21,8 @@ public enum InstallStep: Sendable, Equatable, Encodable, CustomStringConvertible
         case .writeHead: "write-head"
         case .relocateBackupGPT: "relocate-backup-gpt"
         case .rereadPartitionTable: "reread-partition-table"
+        case .layOutStorage: "storage"
+        case .configureSystem: "configure-system"
         case .bootEntry: "boot-entry"
         case .saveLog: "save-log"
         case .afterInstall: "after-install"
@@ -42,6 +46,11 @@ public enum InstallStep: Sendable, Equatable, Encodable, CustomStringConvertible
                 + "\(HumanUnits.bytes(imageBytes)))"
         case .rereadPartitionTable(let device):
             "have the kernel re-read the partition table of \(device) (BLKRRPART)"
+        case .layOutStorage(let text):
+            text
+        case .configureSystem(let settings):
+            "mount the installed root (partition rootfs) and configure it offline: "
+                + (settings.isEmpty ? "nothing set beyond the network defaults" : settings.joined(separator: "; "))
         case .bootEntry(let text):
             text
         case .saveLog(let partition?):

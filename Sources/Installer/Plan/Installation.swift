@@ -67,6 +67,14 @@ public final class Installation {
             }
         }
         let config = InstallerConfig(files: files, commandLine: commandLine)
+        do {
+            try config.checkComplete()
+        } catch {
+            throw .config(error)
+        }
+        for file in files {
+            for text in file.warnings { warning("\(file.path): \(text)") }
+        }
 
         let image: OSImage
         do {
@@ -134,6 +142,26 @@ public final class Installation {
         info(ProgressReporter.summary(report, image: plan.image))
         if report.backupGPTMoved { info("backup GPT moved to the end of \(device)") }
         for text in report.warnings { warning(text) }
+
+        let setup = SystemSetup(config: plan.config, environment: environment, device: device, layout: plan.layout,
+                                singleDisk: plan.target.verdicts.filter(\.isEligible).count <= 1) { [logger] text in
+            logger.info("\(text)")
+        }
+        do {
+            _ = try setup.run()
+        } catch {
+            // The image is on the disk but the system is not what was asked for: it must not boot.
+            do {
+                let target = try TargetDevice(path: device)
+                defer { target.close() }
+                try target.zeroSignatureAreas()
+                try target.sync()
+                warning("the partition tables of \(device) were zeroed again: it does not boot a half-configured system")
+            } catch {
+                warning("could not zero the partition tables of \(device) (\(error)): do not boot it")
+            }
+            throw error
+        }
 
         let entry: String?
         do {

@@ -2,15 +2,18 @@
 # Build (and cache) an "EMT-like OS raw image" from the test bed's Debian pieces: what install-os
 # writes to a disk in the end-to-end tests (see /work/shared/design.md, sections 6 and 8).
 #
-#   Tests/EndToEndTests/Fixtures/make-os-image.sh [--force] [--prune] TESTBED_DIR
+#   Tests/EndToEndTests/Fixtures/make-os-image.sh [--force] [--prune] [--packages DIR] TESTBED_DIR
 #
 # TESTBED_DIR: a test bed from testbed/build.sh (vmlinuz, kernel-version, rootfs.tar.gz).
+# --packages DIR: .deb files (from fetch-packages.sh) unpacked into the root as well, e.g. lvm2 and
+# cryptsetup-bin so that the installed OS can show its storage layout (not registered with dpkg).
 # Output: ${EMTS_CACHE:-/var/cache/emts-iso}/os-image/<key>/ with
 #   emt-os.raw.gz         the 512 MiB GPT disk image, gzip -n
 #   emt-os.raw.gz.sha256  "<hex>  emt-os.raw.gz" (sha256sum format)
 #   os-image.json         facts: sizes, partitions, markers, hostname, kernel command line
 # <key> = first 16 hex of sha256 over this script, every file in os-image/, and the sha256 of the
-# test bed's vmlinuz and rootfs.tar.gz and of the host's systemd-boot EFI binary.
+# test bed's vmlinuz and rootfs.tar.gz and of the host's systemd-boot EFI binary (and the names of the
+# --packages files).
 #
 # The image, like EMT's:
 #   p1 "esp"             EF00  64 MiB  FAT32 "ESP": EFI/BOOT/BOOTX64.EFI (systemd-boot), loader/loader.conf,
@@ -62,7 +65,7 @@ INITRD_MODULES=(nvme ahci sd_mod virtio_blk virtio_scsi virtio_pci xhci_pci usb-
 BUSYBOX_APPLETS=(sh mkdir mount insmod sleep switch_root cat ls tr sync)
 OUTPUT_FILES=(emt-os.raw.gz emt-os.raw.gz.sha256 os-image.json)
 
-FORCE=0 PRUNE=0 TESTBED=
+FORCE=0 PRUNE=0 TESTBED= PACKAGES=
 SCRATCH= TMP_OUT= STEP= T0=$SECONDS
 
 # --- logging and cleanup -------------------------------------------------------
@@ -111,6 +114,11 @@ parse_args() {
 		case "$1" in
 		--force) FORCE=1 ;;
 		--prune) PRUNE=1 ;;
+		--packages)
+			[ $# -ge 2 ] && [ -d "$2" ] || die "--packages takes a directory of .deb files"
+			PACKAGES=$(cd "$2" && pwd)
+			shift
+			;;
 		-h | --help)
 			sed -n '2,/^set -E/{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"
 			exit 0
@@ -123,7 +131,7 @@ parse_args() {
 		esac
 		shift
 	done
-	[ -n "$TESTBED" ] || die "usage: make-os-image.sh [--force] [--prune] TESTBED_DIR"
+	[ -n "$TESTBED" ] || die "usage: make-os-image.sh [--force] [--prune] [--packages DIR] TESTBED_DIR"
 	[ -d "$TESTBED" ] || die "no test bed directory $TESTBED"
 	TESTBED=$(cd "$TESTBED" && pwd)
 	local f
@@ -178,6 +186,7 @@ compute_key() {
 			printf 'file %s %s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"
 		done)
 		printf 'vmlinuz %s\nrootfs.tar.gz %s\nsystemd-boot %s\n' "$VMLINUZ_SHA" "$ROOTFS_SHA" "$SDBOOT_SHA"
+		if [ -n "$PACKAGES" ]; then (cd "$PACKAGES" && ls -1 -- *.deb | LC_ALL=C sort | sed 's/^/package /'); fi
 	} | sha256sum | cut -c1-16)
 	OUT=$CACHE_DIR/$KEY
 }
@@ -239,6 +248,21 @@ configure_rootfs() {
 	mkdir -p "$ROOTFS/etc/systemd/system-generators"
 	ln -sfn /dev/null "$ROOTFS/etc/systemd/system-generators/systemd-gpt-auto-generator"
 	# /etc/machine-id stays as the test bed has it (empty: a transient id at every boot).
+}
+
+# The --packages .debs, unpacked over the root; the usrmerge links (/bin -> usr/bin ...) are kept.
+inject_packages() {
+	local deb count=0
+	for deb in "$PACKAGES"/*.deb; do
+		[ -f "$deb" ] || continue
+		dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink --numeric-owner -p -C "$ROOTFS"
+		count=$((count + 1))
+	done
+	[ "$count" -gt 0 ] || die "--packages $PACKAGES holds no .deb files"
+	for link in bin sbin lib; do
+		[ -L "$ROOTFS/$link" ] || die "unpacking the packages replaced the /$link link"
+	done
+	log "unpacked $count packages from $PACKAGES"
 }
 
 # --- step 2: initrd ------------------------------------------------------------------
@@ -599,6 +623,7 @@ build() {
 	SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/emts-os-image.XXXXXX")
 	step rootfs-unpack unpack_rootfs
 	step rootfs-configure configure_rootfs
+	if [ -n "$PACKAGES" ]; then step rootfs-packages inject_packages; fi
 	step initrd make_initrd
 	step esp make_esp
 	step rootfs-ext4 make_rootfs_fs

@@ -13,6 +13,7 @@ private struct InstallMachine {
     let firmware: FakeFirmware
     let runner: RecordingRunner
     let raw: String
+    let installedRoot: String
     let clock = ManualClock()
 
     init(_ directory: URL, uefi: Bool = true, configYAML: String? = nil, embeddedYAML: String? = nil,
@@ -21,9 +22,13 @@ private struct InstallMachine {
         raw = directory.appendingPathComponent("emt.raw").path
         try makeRawImage(raw)
         let raw = self.raw
+        // What "mounting" the installed root (the target's partition 2) shows: a minimal system to configure.
+        installedRoot = directory.appendingPathComponent("installed-root").path
+        try writeText("root:x:0:0:root:/root:/bin/sh\n", to: installedRoot + "/etc/passwd")
+        try writeText("root:x:0:\n", to: installedRoot + "/etc/group")
         medium = try FakeMedium(on: system, buildID: "B1", prepareImages: { images in
             try compressImage(raw, name: "emt-s", compression: .gzip, into: images)
-        }, configYAML: configYAML)
+        }, configYAML: configYAML, extraDirectories: [system.dev + "/nvme0n1p2": installedRoot])
         try system.addDisk("nvme0n1", bus: FakeSystem.Bus.nvme(0), sizeBytes: nvmeBytes, deviceNumber: "259:0",
                            model: "Samsung SSD 980")
         try makeSparseFile(system.dev + "/nvme0n1", size: nvmeBytes)
@@ -77,7 +82,8 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             #expect(plan.target.reason.contains("the only eligible NVMe disk"))
             #expect(plan.bootEntry.staleEntries.map(\.number) == ["0003"])
             #expect(plan.steps.map(\.code) == ["wipe-signatures", "write-image", "verify-checksum", "write-head",
-                                               "relocate-backup-gpt", "reread-partition-table", "boot-entry",
+                                               "relocate-backup-gpt", "reread-partition-table", "configure-system",
+                                               "boot-entry",
                                                "boot-entry", "boot-entry", "save-log", "after-install"])
 
             let text = plan.description
@@ -163,7 +169,8 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             #expect(error?.exitCode == .badConfiguration)
             #expect(error == .config(.unknownKey(file: "EMTS-CONFIG:/installer.yaml (\(machine.system.dev)/sdb3)",
                                                  key: "target_prefernce", line: 2,
-                                                 known: InstallerSettings.Key.allCases.map(\.rawValue).sorted(),
+                                                 known: (InstallerSettings.Key.allCases.map(\.rawValue)
+                                                    + InstallerSettings.SystemKey.allCases.map(\.rawValue)).sorted(),
                                                  suggestion: "target_preference")))
             #expect(try sha256(of: machine.target) == before)
             #expect(machine.runner.commands.isEmpty)

@@ -1,0 +1,108 @@
+import Foundation
+
+/// The installed system's configuration, done offline once the image is on the target: the storage layout
+/// (partitions, swap, rootfs B, LVM), then the settings written into the installed root (user, network, proxy,
+/// ...), then dm-verity over the finished rootfs A. Maps the installer configuration onto the provisioner's and
+/// the storage planner's inputs.
+struct SystemSetup {
+    var config: InstallerConfig
+    var environment: InstallEnvironment
+    /// The target disk's device node.
+    var device: String
+    /// The image's partitions (the installed root is the one named `rootfs`, else partition 2).
+    var layout: ImageLayout?
+    /// Whether the target is the machine's only eligible disk (the automatic swap size depends on it).
+    var singleDisk: Bool
+    var log: (String) -> Void
+
+    /// The provisioner's profile for this configuration; `nicMAC` is the installing NIC's, for DHCP pinning.
+    static func profile(_ config: InstallerConfig, installingNIC: InstallingNIC?) -> SystemProfile {
+        var profile = SystemProfile()
+        profile.hostname = config.hostname
+        profile.user = config.user.map {
+            UserAccount(name: $0.name, passwordHash: $0.passwordHash?.cryptString,
+                        authorizedKeys: $0.sshAuthorizedKeys.map(\.line), passwordlessSudo: $0.passwordlessSudo)
+        }
+        profile.proxy = config.proxy
+        let network = config.network
+        let explicit: InterfaceMatch? = network.mac.map { .mac($0) } ?? network.interface.map { .name($0) }
+        switch network.mode {
+        case .dhcp:
+            let pinned = network.pinToInstallNIC ? installingNIC.map { InterfaceMatch.mac($0.macAddress) } : nil
+            profile.network = .dhcp(explicit ?? pinned)
+        case .static:
+            let match = explicit ?? installingNIC.map { .mac($0.macAddress) } ?? .name("en*")
+            profile.network = .staticAddress(StaticNetwork(match: match, address: network.address ?? "",
+                                                           gateway: network.gateway, dns: network.dns))
+        }
+        profile.ntpServers = config.ntpServers
+        profile.hugepages = config.hugepages
+        profile.hostType = config.hostType.flatMap { HostType(rawValue: $0.rawValue) }
+        let cloud = config.cloudInit
+        profile.cloudInit = CloudInitProfile(
+            servicesEnable: cloud.servicesEnable, servicesDisable: cloud.servicesDisable,
+            writeFiles: cloud.writeFiles,
+            runcmd: cloud.runcmd)
+        return profile
+    }
+
+    /// Lays out the storage, configures the installed root, seals rootfs A.
+    /// - Throws: `InstallError.storage` or `.provision` (which names the step and the file or command).
+    func run() throws(InstallError) -> (storage: StorageReport?, provision: ProvisionReport?) {
+        let paths = environment.paths
+        var storagePlan: StoragePlan?
+        var storageReport: StorageReport?
+        let applier = StorageApplier(runner: environment.runner)
+        let request = StorageRequest(config: config.storage, memoryBytes: StorageRequest.memoryBytes(paths: paths) ?? 0,
+                                     singleDisk: singleDisk)
+        if request.layout != .none {
+            do {
+                let plan = try StoragePlanner(request: request).plan(disk: device)
+                log("storage layout \(request.layout.rawValue): " + plan.partitions.map {
+                    "\($0.name) \($0.sizeMiB) MiB (\($0.devicePath))"
+                }.joined(separator: ", "))
+                storageReport = try applier.prepare(plan, log: log)
+                storagePlan = plan
+            } catch {
+                throw .storage(error)
+            }
+        }
+
+        let profile = Self.profile(config, installingNIC: InstallingNIC.find(paths))
+        let rootNumber = layout?.partitions.first { $0.name == "rootfs" }?.number ?? 2
+        let rootDevice = PartitionNode.path(disk: device, number: rootNumber)
+        let mounted: MountedFileSystem
+        do {
+            mounted = try environment.mounter.mount(rootDevice, type: "ext4", access: .readWrite)
+        } catch {
+            throw .provision("cannot mount the installed root \(rootDevice): \(error)")
+        }
+        log("configuring the installed system on \(rootDevice)")
+        let report: ProvisionReport
+        do {
+            report = try SystemProvisioner(root: mounted.root, now: environment.now).apply(profile) { change in
+                log("  \(change)")
+            }
+        } catch {
+            try? environment.mounter.unmount(mounted)
+            throw .provision("\(rootDevice): \(error)")
+        }
+        for warning in report.warnings { log("warning: \(warning)") }
+        do {
+            try environment.mounter.unmount(mounted)
+        } catch {
+            throw .provision("cannot unmount the installed root \(rootDevice): \(error)")
+        }
+
+        if let storagePlan {
+            do {
+                let sealed = try applier.seal(storagePlan, log: log)
+                storageReport?.lines += sealed.lines
+                storageReport?.rootHash = sealed.rootHash
+            } catch {
+                throw .storage(error)
+            }
+        }
+        return (storageReport, report)
+    }
+}

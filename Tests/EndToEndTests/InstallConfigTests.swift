@@ -1,0 +1,130 @@
+import BootTest
+import Foundation
+import HybridISO
+import InstallMedium
+import MicroOS
+import StreamKit
+import Synchronization
+import Testing
+
+/// install-os configures the installed system (issue 7): the ISO carries an installer.yaml with a user, an SSH
+/// key, a proxy, a static address, NTP and the EMT-S storage layout; after the install the installed OS reports
+/// what it finds on its serial console (Fixtures/os-image/emts-os-ready), with lvm2 and cryptsetup-bin in the
+/// image so it can show its volume group and dm-verity hash partition.
+@Suite struct InstallConfigBoots {
+    /// The password behind `passwordHash`; it must appear nowhere on the ISO or the installed disk.
+    static let plaintextPassword = "emts-plaintext-Secret-42"
+    /// `openssl passwd -6 -salt emtsTestSalt0001 emts-plaintext-Secret-42`.
+    static let passwordHash = "$6$emtsTestSalt0001$P0JHO69NKasEG6H3EYpDeqmtAYireeevxCgDxw/KNB8hBPpUE8sJQTSBlo7mtBHqnLj.ZUZ5aLnjHTeAaPt3H."
+    static let sshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIO9dnT9Eg5Pizt10niOBHff13RNNUmm+jhHODTnaN1Jm qa@emts-test"
+    /// QEMU's user network: the guest's NIC has this MAC; 10.0.2.2 is the gateway, 10.0.2.3 the DNS server.
+    static let guestMAC = "52:54:00:12:34:56"
+
+    static var configYAML: String {
+        """
+        # issue 7 end-to-end configuration
+        hostname: emt-configured
+        user:
+          name: edge
+          password_hash: "\(passwordHash)"
+          ssh_authorized_keys:
+            - "\(sshKey)"
+          passwordless_sudo: true
+        proxy:
+          http: http://proxy.example.test:3128
+          https: http://proxy.example.test:3128
+          no_proxy: [localhost, 127.0.0.1, .example.test]
+        network:
+          mode: static
+          mac: "\(guestMAC)"
+          address: 10.0.2.50/24
+          gateway: 10.0.2.2
+          dns: [10.0.2.3]
+        ntp: [ntp.example.test]
+        storage:
+          layout: emt
+          lvm_size_gb: 2
+          swap_gb: 1
+        """
+    }
+
+    @Test("The installed OS has the configured hostname, user key, proxy, static address and storage layout")
+    func configuredSystemBoots() async throws {
+        let bed = try await TestBed.sharedAsync()
+        let work = TestBed.logDirectory.appendingPathComponent("install-config")
+        try? FileManager.default.removeItem(at: work)
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let config = work.appendingPathComponent("installer.yaml")
+        try Self.configYAML.write(to: config, atomically: true, encoding: .utf8)
+
+        let iso = work.appendingPathComponent("emt-s.iso")
+        try await offloaded {
+            let packages = try PackageInjectionBoots.fetchPackages(for: bed, names: Self.packageNames)
+            let osImage = try OSImageFixture.locate(for: bed, packages: packages)
+            var request = EditRequest.standard
+            request.packages = PackageRequest(directory: packages, names: Self.packageNames)
+            var inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(.gzip).path, request: request)
+            try inputs.inject(try InstallerBundle(executable: InstallMediumFixture.installerExecutable))
+            _ = try InstallMediumBuild.build(
+                inputs, kernelArguments: try KernelArguments(extras: ["no_timer_check"]), installerConfig: config.path,
+                osImage: osImage.image.path, epoch: 1_700_000_000, output: iso.path, tool: "test")
+        }
+
+        let target = work.appendingPathComponent("target.img")
+        try makeSparseFile(target, bytes: 16 << 30)
+        let disk = TargetDisk(image: target, bus: .nvme, serial: "EMTS-TARGET")
+        let vars = work.appendingPathComponent("OVMF_VARS.fd")
+        let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
+        let install = try await BootRunner().boot(
+            MachineSpec(firmware: .uefi, source: .medium(image: iso, media: .usb, writable: true), disks: [disk],
+                        network: true, variableStore: vars),
+            expecting: BootExpectation(
+                markers: ["EMT-S is installed on /dev/", "reboot: Restarting system"],
+                failures: BootExpectation.knownFailures + ["Failed to start install-os"],
+                overallTimeout: .seconds(1200), silenceTimeout: .seconds(180)),
+            accelerator: accel.accelerator, log: work.appendingPathComponent("install.log"))
+        print("install with configuration: \(install.summary)")
+        #expect(install.passed, "\(install.summary)")
+        guard install.passed else { return }
+        let installLog = try consoleText(install.log)
+        #expect(!installLog.contains(Self.passwordHash), "the install log shows the password hash")
+        #expect(!installLog.contains("AAAAC3NzaC1lZDI1NTE5AAAAIO9dnT9Eg5Pizt10niOBHff13RNNUmm"), "the install log shows the key")
+
+        let booted = try await BootRunner().boot(
+            MachineSpec(firmware: .uefi, source: .disks, disks: [disk], network: true, variableStore: vars),
+            expecting: BootExpectation(markers: ["EMTS-OS-BOOTED hostname=emt-configured"],
+                                       failures: BootExpectation.knownFailures + ["EMTS-OS-INITRD-ERROR"]),
+            accelerator: accel.accelerator, log: work.appendingPathComponent("installed.log"))
+        print("configured OS: \(booted.summary)")
+        #expect(booted.passed, "\(booted.summary)")
+        let facts = try consoleText(booted.log).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("EMTS-OS-") }
+        for line in facts { print("  \(line)") }
+        let keyFile = work.appendingPathComponent("authorized_keys.expected")
+        try (Self.sshKey + "\n").write(to: keyFile, atomically: true, encoding: .utf8)
+        let keySHA = try FileDigest.sha256(of: keyFile.path).sha256
+        #expect(facts.contains("EMTS-OS-AUTHKEYS /home/edge/.ssh/authorized_keys edge:edge 600 \(keySHA)"))
+        #expect(facts.contains("EMTS-OS-ENV http_proxy=http://proxy.example.test:3128"))
+        #expect(facts.contains("EMTS-OS-ENV https_proxy=http://proxy.example.test:3128"))
+        #expect(facts.contains { $0.hasPrefix("EMTS-OS-ADDRESS") && $0.contains("10.0.2.50") })
+        #expect(facts.contains { $0.hasPrefix("EMTS-OS-VGS") && $0.contains("lvmvg") })
+        #expect(facts.contains { $0.hasPrefix("EMTS-OS-VERITY") && $0.contains("Hash type") })
+        #expect(facts.contains { $0.range(of: "^EMTS-OS-ROOTHASH [0-9a-f]{64}$", options: .regularExpression) != nil })
+        for name in ["rootfs_b", "hashmap_a", "hashmap_b", "roothash", "swap", "lvm"] {
+            #expect(facts.contains { $0.hasPrefix("EMTS-OS-LSBLK") && $0.hasSuffix(" " + name) }, "no \(name) partition")
+        }
+
+        // No plaintext password anywhere: not on the ISO (its config partition included), not on the target.
+        for image in [iso, target] {
+            #expect(try !fileContains(image, Self.plaintextPassword), "\(image.lastPathComponent) holds the password")
+        }
+    }
+
+    static let packageNames = ["efibootmgr", "gawk", "lvm2", "net-tools", "parted", "cryptsetup-bin"]
+}
+
+/// Whether `needle` (plain ASCII, no quotes) occurs anywhere in the file: GNU grep reads it as binary.
+func fileContains(_ url: URL, _ needle: String) throws -> Bool {
+    let count = try shell("grep -c -a -F -e '\(needle)' '\(url.path)' || true")
+    return (Int(count.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 0
+}
