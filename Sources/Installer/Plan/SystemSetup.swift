@@ -15,7 +15,8 @@ struct SystemSetup {
     var singleDisk: Bool
     var log: (String) -> Void
 
-    /// The provisioner's profile for this configuration; `nicMAC` is the installing NIC's, for DHCP pinning.
+    /// The provisioner's profile for this configuration; `installingNIC` (the NIC of the µOS's default route)
+    /// pins DHCP, or matches a static address when the configuration names no interface.
     static func profile(_ config: InstallerConfig, installingNIC: InstallingNIC?) -> SystemProfile {
         var profile = SystemProfile()
         profile.hostname = config.hostname
