@@ -12,7 +12,7 @@
 //   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
 //             XZKit, PackageKit               (PackageKit: .rpm and .deb readers, dependency closure)
 //             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
-//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA, CCrypt   module map + shim header only
+//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA, CCrypt, CSELinux   module map + shim header only
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
@@ -45,6 +45,8 @@ let package = Package(
                        providers: [.apt(["liblzma-dev"])]),
         .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt",
                        providers: [.apt(["libcrypt-dev"])]),
+        .systemLibrary(name: "CSELinux", pkgConfig: "libselinux",
+                       providers: [.apt(["libselinux1-dev"])]),
 
         // Kits: the only modules that import the C modules.
         .target(name: "StreamKit", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
@@ -81,7 +83,7 @@ let package = Package(
         ], swiftSettings: strict),
 
         .target(name: "Installer", dependencies: [
-            "DiskKit", "ArchiveKit", "StreamKit", "Release",
+            "DiskKit", "ArchiveKit", "StreamKit", "Release", "CSELinux",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "SystemPackage", package: "swift-system"),

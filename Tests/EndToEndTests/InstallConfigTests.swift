@@ -8,7 +8,8 @@ import Synchronization
 import Testing
 
 /// install-os configures the installed system (issue 7): the ISO carries an installer.yaml with a user, an SSH
-/// key, a proxy, a static address, NTP and the EMT-S storage layout; after the install the installed OS reports
+/// key, a proxy, a static address, NTP and the EMT-S storage layout, and the µOS a helper script for
+/// `/etc/cloud/`; after the install the installed OS reports
 /// what it finds on its serial console (Fixtures/os-image/emts-os-ready), with lvm2 and cryptsetup-bin in the
 /// image so it can show its volume group and dm-verity hash partition.
 @Suite struct InstallConfigBoots {
@@ -63,6 +64,10 @@ import Testing
             let osImage = try OSImageFixture.locate(for: bed, packages: packages)
             var request = EditRequest.standard
             request.packages = PackageRequest(directory: packages, names: Self.packageNames)
+            // A helper script embedded in the µOS, for the installed system's /etc/cloud/.
+            request.files.append(EditRequest.File(destination: "/etc/emts/cloud-scripts/collect-logs.sh",
+                                                  source: .inline(Array("#!/bin/sh\necho collecting\n".utf8)),
+                                                  permissions: 0o644))
             var inputs = MicroOSInputs(kernel: bed.kernel.path, initramfs: bed.initramfs(.gzip).path, request: request)
             try inputs.inject(try InstallerBundle(executable: InstallMediumFixture.installerExecutable))
             _ = try InstallMediumBuild.build(
@@ -110,6 +115,14 @@ import Testing
         #expect(facts.contains { $0.hasPrefix("EMTS-OS-VGS") && $0.contains("lvmvg") })
         #expect(facts.contains { $0.hasPrefix("EMTS-OS-VERITY") && $0.contains("Hash type") })
         #expect(facts.contains { $0.range(of: "^EMTS-OS-ROOTHASH [0-9a-f]{64}$", options: .regularExpression) != nil })
+        // The swap partition in fstab, activated by the installed system; the NoCloud seed; the helper script.
+        #expect(facts.contains { $0.hasPrefix("EMTS-OS-SWAP /dev/") && $0.contains(" partition ") })
+        #expect(facts.contains { $0.range(of: "^EMTS-OS-SEED instance-id: emts-[0-9a-f-]{36}$", options: .regularExpression) != nil })
+        #expect(facts.contains("EMTS-OS-SEED local-hostname: emt-configured"))
+        #expect(facts.contains("EMTS-OS-CLOUDFILE /etc/cloud/collect-logs.sh root:root 755"))
+        // The test bed has shadow's /etc/subuid and /etc/subgid: edge gets a range in each.
+        #expect(facts.contains("EMTS-OS-SUBID /etc/subuid: edge:100000:65536"))
+        #expect(facts.contains("EMTS-OS-SUBID /etc/subgid: edge:100000:65536"))
         for name in ["rootfs_b", "hashmap_a", "hashmap_b", "roothash", "swap", "lvm"] {
             #expect(facts.contains { $0.hasPrefix("EMTS-OS-LSBLK") && $0.hasSuffix(" " + name) }, "no \(name) partition")
         }

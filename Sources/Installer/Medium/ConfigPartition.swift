@@ -27,6 +27,11 @@ public struct ConfigPartition: Sendable {
     /// - Throws: `InstallerConfigError` when the partition cannot be mounted (a configuration may be there)
     ///   or the file cannot be used.
     public func readConfig() throws(InstallerConfigError) -> InstallerConfigFile? {
+        try read().config
+    }
+
+    /// The configuration (as `readConfig`) and the helper scripts of its `cloud-scripts/` folder, in one mount.
+    public func read() throws(InstallerConfigError) -> (config: InstallerConfigFile?, scripts: [HelperScript]) {
         let mounted: MountedFileSystem
         do {
             mounted = try mounter.mount(device, type: "vfat", access: .readOnly)
@@ -36,16 +41,19 @@ public struct ConfigPartition: Sendable {
         defer { try? mounter.unmount(mounted) }
         // FAT is case-insensitive, but the mount shows names as written: accept INSTALLER.YAML too.
         let files = SysfsFiles.list(mounted.root)
+        let scripts = try files.first { $0.lowercased() == HelperScriptFolder.name }.map { folder throws(InstallerConfigError) in
+            try HelperScriptFolder.read(mounted.path(folder), shownAs: displayName(folder)) { displayName(folder + "/" + $0) }
+        } ?? []
         let legacy = files.first { $0.lowercased() == LegacyConfigFile.fileName }
         if let name = files.first(where: { $0.lowercased() == Self.configName }),
            var file = try InstallerConfigFile.read(mounted.path(name), displayName: configDisplayName) {
             if let legacy {
                 file.warnings.append("\(displayName(legacy)): not read, \(Self.configName) is used")
             }
-            return file
+            return (file, scripts)
         }
-        guard let legacy else { return nil }
-        return try LegacyConfigFile.read(mounted.path(legacy), displayName: displayName(legacy))?.configFile
+        guard let legacy else { return (nil, scripts) }
+        return (try LegacyConfigFile.read(mounted.path(legacy), displayName: displayName(legacy))?.configFile, scripts)
     }
 
     /// Saves `text` as `logs/install-<UTC time>.log`, flushed, and unmounts. Returns the path on the partition.

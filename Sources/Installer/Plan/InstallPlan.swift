@@ -11,10 +11,13 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
     public var requirement: SizeRequirement
     public var target: TargetChoice
     public var bootEntry: BootEntryPlan
+    /// Scripts for the installed system's `/etc/cloud/` (the µOS's and the config partition's `cloud-scripts/`).
+    public var helperScripts: [HelperScript]
     public var steps: [InstallStep]
 
     public init(config: InstallerConfig, configFiles: [String], medium: BootMedium, image: OSImage,
-                layout: ImageLayout?, requirement: SizeRequirement, target: TargetChoice, bootEntry: BootEntryPlan) {
+                layout: ImageLayout?, requirement: SizeRequirement, target: TargetChoice, bootEntry: BootEntryPlan,
+                helperScripts: [HelperScript] = []) {
         self.config = config
         self.configFiles = configFiles
         self.medium = medium
@@ -23,6 +26,7 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
         self.requirement = requirement
         self.target = target
         self.bootEntry = bootEntry
+        self.helperScripts = helperScripts
         steps = Self.steps(medium: medium, image: image, layout: layout, target: target.disk, bootEntry: bootEntry,
                            config: config)
     }
@@ -77,6 +81,10 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
         add("settings", InstallerConfig.Key.allCases.map { key in
             "\(key.rawValue): \(config.displayValue(of: key)) (\(config.origin(of: key)))"
         }.joined(separator: "\n"))
+        if !helperScripts.isEmpty {
+            add("scripts", helperScripts.map { "\($0.name) (\($0.bytes.count) bytes, \($0.source)) -> /etc/cloud/" }
+                .joined(separator: "\n"))
+        }
         add("medium", "\(medium.device) (build \(medium.buildID)), mounted at \(medium.mount.root); config partition "
             + (medium.configPartition ?? "none"))
         add("image", "\(image.path): \(image.compression.rawValue), \(HumanUnits.bytes(image.compressedBytes)), "

@@ -44,12 +44,15 @@ public final class Installation {
         }
 
         var files: [InstallerConfigFile] = []
+        var scripts: [HelperScript] = []
         do throws(InstallerConfigError) {
             if let file = try InstallerConfigFile.read(environment.configPath) {
                 files.append(file)
             } else if environment.configRequired {
                 throw InstallerConfigError.unreadable(file: environment.configPath, reason: "does not exist")
             }
+            let folder = (environment.configPath as NSString).deletingLastPathComponent + "/" + HelperScriptFolder.name
+            scripts = try HelperScriptFolder.read(folder, shownAs: folder)
         } catch {
             throw .config(error)
         }
@@ -59,9 +62,9 @@ public final class Installation {
             + (medium.configPartition.map { ", config partition \($0)" } ?? ", no config partition"))
         if let device = medium.configPartition {
             do {
-                if let file = try ConfigPartition(device: device, mounter: environment.mounter).readConfig() {
-                    files.append(file)
-                }
+                let contents = try ConfigPartition(device: device, mounter: environment.mounter).read()
+                if let file = contents.config { files.append(file) }
+                scripts = HelperScriptFolder.merge(scripts, contents.scripts)
             } catch {
                 throw .config(error)
             }
@@ -113,7 +116,8 @@ public final class Installation {
         let bootEntry = BootEntryPlan(firmware: firmware, disk: choice.disk.devicePath,
                                       espPartition: layout?.espPartitionNumber ?? 1, current: current)
         return .ready(InstallPlan(config: config, configFiles: files.map(\.path), medium: medium, image: image,
-                                  layout: layout, requirement: requirement, target: choice, bootEntry: bootEntry))
+                                  layout: layout, requirement: requirement, target: choice, bootEntry: bootEntry,
+                                  helperScripts: scripts))
     }
 
     /// Writes the image, verifies it and sets the boot entry, as `plan` says.
@@ -144,7 +148,8 @@ public final class Installation {
         for text in report.warnings { warning(text) }
 
         let setup = SystemSetup(config: plan.config, environment: environment, device: device, layout: plan.layout,
-                                singleDisk: plan.target.verdicts.filter(\.isEligible).count <= 1) { [logger] text in
+                                singleDisk: plan.target.verdicts.filter(\.isEligible).count <= 1,
+                                helperScripts: plan.helperScripts) { [logger] text in
             logger.info("\(text)")
         }
         do {

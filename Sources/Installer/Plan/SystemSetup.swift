@@ -13,11 +13,15 @@ struct SystemSetup {
     var layout: ImageLayout?
     /// Whether the target is the machine's only eligible disk (the automatic swap size depends on it).
     var singleDisk: Bool
+    /// Scripts for the installed system's `/etc/cloud/`.
+    var helperScripts: [HelperScript] = []
     var log: (String) -> Void
 
     /// The provisioner's profile for this configuration; `installingNIC` (the NIC of the µOS's default route)
     /// pins DHCP, or matches a static address when the configuration names no interface.
-    static func profile(_ config: InstallerConfig, installingNIC: InstallingNIC?) -> SystemProfile {
+    /// `instanceID` is the NoCloud seed's (new for every install); `swapUUID` the swap the storage layout made.
+    static func profile(_ config: InstallerConfig, installingNIC: InstallingNIC?, instanceID: String? = nil,
+                        helperScripts: [HelperScript] = [], swapUUID: String? = nil) -> SystemProfile {
         var profile = SystemProfile()
         profile.hostname = config.hostname
         profile.user = config.user.map {
@@ -43,7 +47,8 @@ struct SystemSetup {
         profile.cloudInit = CloudInitProfile(
             servicesEnable: cloud.servicesEnable, servicesDisable: cloud.servicesDisable,
             writeFiles: cloud.writeFiles,
-            runcmd: cloud.runcmd)
+            runcmd: cloud.runcmd, instanceID: instanceID, helperScripts: helperScripts)
+        profile.swapUUID = swapUUID
         return profile
     }
 
@@ -69,7 +74,9 @@ struct SystemSetup {
             }
         }
 
-        let profile = Self.profile(config, installingNIC: InstallingNIC.find(paths))
+        let profile = Self.profile(config, installingNIC: InstallingNIC.find(paths),
+                                   instanceID: "emts-" + UUID().uuidString.lowercased(),
+                                   helperScripts: helperScripts, swapUUID: storageReport?.swapUUID)
         let rootNumber = layout?.partitions.first { $0.name == "rootfs" }?.number ?? 2
         let rootDevice = PartitionNode.path(disk: device, number: rootNumber)
         let mounted: MountedFileSystem

@@ -74,6 +74,10 @@ struct LoginDefinitions: Equatable {
     var gidMax = 60000
     /// `HOME_MODE`, else `0777 & ~UMASK` (`UMASK` 022 by default).
     var homeMode: UInt32 = 0o755
+    /// Subordinate ids for a new user (`SUB_UID_MIN`, `SUB_UID_MAX`, `SUB_UID_COUNT`, and the `SUB_GID_`
+    /// ones): rootless containers map them.
+    var subUID = SubordinateRange.Limits()
+    var subGID = SubordinateRange.Limits()
 
     init() {}
 
@@ -94,6 +98,11 @@ struct LoginDefinitions: Equatable {
         uidMax = number("UID_MAX") ?? uidMax
         gidMin = number("GID_MIN") ?? gidMin
         gidMax = number("GID_MAX") ?? gidMax
+        for (prefix, limits) in [("SUB_UID_", \LoginDefinitions.subUID), ("SUB_GID_", \LoginDefinitions.subGID)] {
+            self[keyPath: limits].minimum = number(prefix + "MIN") ?? self[keyPath: limits].minimum
+            self[keyPath: limits].maximum = number(prefix + "MAX") ?? self[keyPath: limits].maximum
+            self[keyPath: limits].count = number(prefix + "COUNT") ?? self[keyPath: limits].count
+        }
         if let mode = octalNumber("HOME_MODE") {
             homeMode = mode
         } else if let umask = octalNumber("UMASK") {
@@ -105,5 +114,44 @@ struct LoginDefinitions: Equatable {
     static func firstFree(_ used: Set<Int>, minimum: Int, maximum: Int) -> Int? {
         guard minimum <= maximum else { return nil }
         return (minimum ... maximum).first { !used.contains($0) }
+    }
+}
+
+
+/// One line of `/etc/subuid` or `/etc/subgid`: `name:start:count`.
+struct SubordinateRange: Equatable {
+    var name: String
+    var start: Int
+    var count: Int
+
+    /// `useradd`'s defaults (login.defs can change them).
+    struct Limits: Equatable {
+        var minimum = 100_000
+        var maximum = 600_100_000
+        var count = 65_536
+    }
+
+    /// The ranges of a subuid/subgid file; other lines are skipped.
+    static func ranges(_ text: String) -> [SubordinateRange] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count == 3, let start = Int(fields[1]), let count = Int(fields[2]), start >= 0, count > 0 else {
+                return nil
+            }
+            return SubordinateRange(name: String(fields[0]), start: start, count: count)
+        }
+    }
+
+    /// The lowest start in `limits.minimum ... limits.maximum` where `limits.count` ids overlap no range of
+    /// `used`, as useradd picks it; `nil` when none fits (or `count` is 0: no subordinate ids wanted).
+    static func firstFree(after used: [SubordinateRange], limits: Limits) -> Int? {
+        guard limits.count > 0 else { return nil }
+        var start = limits.minimum
+        for range in used.sorted(by: { $0.start < $1.start }) {
+            if range.start + range.count <= start { continue }
+            if range.start >= start + limits.count { break }
+            start = range.start + range.count
+        }
+        return start + limits.count - 1 <= limits.maximum ? start : nil
     }
 }

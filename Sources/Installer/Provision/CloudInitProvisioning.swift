@@ -4,12 +4,19 @@ import Yams
 extension ProvisionSession {
     static let cloudConfigFile = "/etc/cloud/cloud.cfg.d/99-emts-installer.cfg"
     static let dsIdentifyFile = "/etc/cloud/ds-identify.cfg"
+    static let seedDirectory = "/var/lib/cloud/seed/nocloud"
+    static let helperDirectory = "/etc/cloud"
 
-    /// cloud-init's installer config (`runcmd`: the service lines, then the profile's commands; `ntp`) and
-    /// `datasource: NoCloud` for ds-identify. Nothing when the profile has nothing for cloud-init and the
-    /// target has no `/etc/cloud`.
-    func applyCloudInit(_ profile: CloudInitProfile, ntpServers: [String]) throws(ProvisionError) {
-        let runcmd = profile.servicesEnable.map { "systemctl enable --now \($0)" }
+    /// cloud-init's installer config (`runcmd`: the k3s script, the service lines, then the profile's
+    /// commands; `ntp`), `datasource: NoCloud` for ds-identify, the NoCloud seed (`meta-data` with the
+    /// instance id and host name, an empty `user-data`) and the helper scripts in `/etc/cloud/`. Nothing
+    /// when the profile has nothing for cloud-init and the target has no `/etc/cloud`.
+    func applyCloudInit(_ profile: CloudInitProfile, ntpServers: [String], hostname: String?,
+                        hostType: HostType?) throws(ProvisionError) {
+        let k3sScript = hostType == .kubernetes
+            && profile.helperScripts.contains { $0.name == HelperScript.k3sConfigure }
+        let runcmd = (k3sScript ? [Self.helperDirectory + "/" + HelperScript.k3sConfigure] : [])
+            + profile.servicesEnable.map { "systemctl enable --now \($0)" }
             + profile.servicesDisable.map { "systemctl disable --now \($0)" }
             + profile.runcmd
         var pairs: [(Node, Node)] = []
@@ -23,9 +30,14 @@ extension ProvisionSession {
             ])))
         }
         let cloudDirectory = try target.isDirectory("/etc/cloud")
-        guard !pairs.isEmpty || cloudDirectory else { return }
+        guard !pairs.isEmpty || cloudDirectory || !profile.helperScripts.isEmpty else { return }
+        for script in profile.helperScripts {
+            try write(Self.helperDirectory + "/" + script.name, bytes: script.bytes, mode: 0o755, ownership: .enforce,
+                      summary: "helper script, \(script.bytes.count) bytes from \(script.source)")
+        }
         if !pairs.isEmpty {
             var parts: [String] = []
+            if k3sScript { parts.append("run \(HelperScript.k3sConfigure)") }
             if !profile.servicesEnable.isEmpty { parts.append("enable \(profile.servicesEnable.joined(separator: " "))") }
             if !profile.servicesDisable.isEmpty { parts.append("disable \(profile.servicesDisable.joined(separator: " "))") }
             if !profile.runcmd.isEmpty {
@@ -38,6 +50,15 @@ extension ProvisionSession {
         }
         let datasource = try Self.yaml(Node([(Node("datasource"), Node("NoCloud"))]), path: Self.dsIdentifyFile)
         try write(Self.dsIdentifyFile, datasource, summary: "cloud-init datasource NoCloud")
+        if let instanceID = profile.instanceID {
+            var metadata: [(Node, Node)] = [(Node("instance-id"), Self.string(instanceID))]
+            if let hostname { metadata.append((Node("local-hostname"), Self.string(hostname))) }
+            let path = Self.seedDirectory + "/meta-data"
+            try write(path, try Self.yaml(Node(metadata), path: path),
+                      summary: "NoCloud seed, instance-id \(instanceID)")
+            try write(Self.seedDirectory + "/user-data", "#cloud-config\n{}\n",
+                      summary: "NoCloud seed (the configuration is in \(Self.cloudConfigFile))")
+        }
     }
 
     /// A string scalar that reads back as a string (`'123'`, `'yes'` quoted).

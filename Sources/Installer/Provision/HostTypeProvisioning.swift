@@ -60,8 +60,14 @@ extension ProvisionSession {
 
     // MARK: kubernetes
 
-    /// k3s's `data-dir` in `/etc/rancher/k3s/config.yaml`, other keys kept.
-    func applyKubernetesHost() throws(ProvisionError) {
+    /// k3s's `data-dir` in `/etc/rancher/k3s/config.yaml`, other keys kept; `k3s.service` enabled unless
+    /// the helper script starts k3s on first boot.
+    func applyKubernetesHost(startedByScript: Bool) throws(ProvisionError) {
+        if !startedByScript { try enableUnit("k3s.service") }
+        try applyK3sConfig()
+    }
+
+    private func applyK3sConfig() throws(ProvisionError) {
         let path = "/etc/rancher/k3s/config.yaml"
         var mapping = Node.Mapping([])
         if let text = try target.readText(path), !text.trimmingWhitespace.isEmpty {

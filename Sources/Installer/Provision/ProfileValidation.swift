@@ -21,6 +21,9 @@ extension SystemProfile {
             throw .invalidProfile(field: "hugepages", reason: "\(hugepages) is negative")
         }
         try cloudInit.validate()
+        if let swapUUID, !Validation.isUUID(swapUUID) {
+            throw .invalidProfile(field: "swap UUID", reason: "\"\(swapUUID)\" is not a UUID")
+        }
     }
 }
 
@@ -134,6 +137,18 @@ extension CloudInitProfile {
                 throw .invalidProfile(field: field + " owner", reason: "\"\(owner)\" is not user, user:group or :group")
             }
         }
+        if let instanceID, !Validation.isToken(instanceID) {
+            throw .invalidProfile(field: "instance id", reason: "\"\(instanceID)\" is empty or has blanks")
+        }
+        var names = Set<String>()
+        for (index, script) in helperScripts.enumerated() {
+            guard Validation.isToken(script.name), !script.name.contains("/"), script.name != ".", script.name != ".." else {
+                throw .invalidProfile(field: "helper scripts[\(index)]", reason: "\"\(script.name)\" is not a file name")
+            }
+            guard names.insert(script.name).inserted else {
+                throw .invalidProfile(field: "helper scripts[\(index)]", reason: "\(script.name) given twice")
+            }
+        }
     }
 }
 
@@ -164,6 +179,12 @@ enum Validation {
     /// Non-empty, printable ASCII, no blanks.
     static func isToken(_ text: String) -> Bool {
         !text.isEmpty && text.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
+    }
+
+    /// `8-4-4-4-12` hex digits, as blkid and mkswap print a UUID.
+    static func isUUID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.map(\.count) == [8, 4, 4, 4, 12] && parts.allSatisfy { $0.allSatisfy(\.isHexDigit) }
     }
 
     static func isMAC(_ text: String) -> Bool {

@@ -12,6 +12,8 @@ public struct ProvisionChange: Sendable, Equatable, CustomStringConvertible {
         case removed
         /// Only the mode or the owner changed.
         case permissions
+        /// SELinux labels set on `paths` new paths (recorded once, for the root).
+        case labeled(paths: Int)
 
         public var description: String {
             switch self {
@@ -20,6 +22,7 @@ public struct ProvisionChange: Sendable, Equatable, CustomStringConvertible {
             case .appended(let lines): "appended \(lines) line\(lines == 1 ? "" : "s")"
             case .removed: "removed"
             case .permissions: "mode/owner set"
+            case .labeled(let paths): "\(paths) new path\(paths == 1 ? "" : "s") labeled"
             }
         }
     }

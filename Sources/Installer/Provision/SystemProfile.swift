@@ -21,10 +21,12 @@ public struct SystemProfile: Sendable, Equatable {
     public var hostType: HostType?
     /// What cloud-init (NoCloud) does on first boot, and files written into the target directly.
     public var cloudInit: CloudInitProfile
+    /// The swap partition the storage layout made (its UUID), for `/etc/fstab`.
+    public var swapUUID: String?
 
     public init(hostname: String? = nil, user: UserAccount? = nil, proxy: ProxySettings? = nil,
                 network: NetworkProfile = .unchanged, ntpServers: [String] = [], hugepages: Int? = nil,
-                hostType: HostType? = nil, cloudInit: CloudInitProfile = CloudInitProfile()) {
+                hostType: HostType? = nil, cloudInit: CloudInitProfile = CloudInitProfile(), swapUUID: String? = nil) {
         self.hostname = hostname
         self.user = user
         self.proxy = proxy
@@ -33,6 +35,7 @@ public struct SystemProfile: Sendable, Equatable {
         self.hugepages = hugepages
         self.hostType = hostType
         self.cloudInit = cloudInit
+        self.swapUUID = swapUUID
     }
 }
 
@@ -101,7 +104,8 @@ public enum NetworkProfile: Sendable, Equatable {
 
 /// What the host runs its workloads with.
 public enum HostType: String, Sendable, Equatable, CaseIterable {
-    /// k3s, with its data under `/opt/rancher/k3s`.
+    /// k3s, with its data under `/opt/rancher/k3s`: started on first boot by the helper script
+    /// `k3s-configure.sh` when there is one, else by enabling the image's `k3s.service`.
     case kubernetes
     /// Docker, enabled, with its data under `/opt/docker-data`.
     case container
@@ -121,16 +125,52 @@ public struct CloudInitProfile: Sendable, Equatable {
     public var writeFiles: [ProvisionFile]
     /// Shell commands run on first boot, after the service lines.
     public var runcmd: [String]
+    /// The NoCloud seed's `instance-id` (`/var/lib/cloud/seed/nocloud/meta-data`): new for every install, so
+    /// cloud-init runs its first-boot modules once. `nil`: no seed is written.
+    public var instanceID: String?
+    /// Scripts copied to `/etc/cloud/` (mode 0755) for the installed system and its runcmd, as today's flow
+    /// copies its k3s, log-collection and os-update scripts there.
+    public var helperScripts: [HelperScript]
 
     public init(servicesEnable: [String] = [], servicesDisable: [String] = [], writeFiles: [ProvisionFile] = [],
-                runcmd: [String] = []) {
+                runcmd: [String] = [], instanceID: String? = nil, helperScripts: [HelperScript] = []) {
         self.servicesEnable = servicesEnable
         self.servicesDisable = servicesDisable
         self.writeFiles = writeFiles
         self.runcmd = runcmd
+        self.instanceID = instanceID
+        self.helperScripts = helperScripts
     }
 
     var isEmpty: Bool {
         servicesEnable.isEmpty && servicesDisable.isEmpty && writeFiles.isEmpty && runcmd.isEmpty
+            && instanceID == nil && helperScripts.isEmpty
+    }
+}
+
+/// A script for the installed system's `/etc/cloud/`. Encoded (in the plan) as its name, size and source.
+public struct HelperScript: Sendable, Equatable, Encodable {
+    /// The file name (no directory part).
+    public var name: String
+    public var bytes: [UInt8]
+    /// Where it came from, for the log (`/etc/emts/cloud-scripts/k3s-configure.sh`).
+    public var source: String
+
+    /// The script k3s hosts run on first boot (before the configuration's own runcmd lines).
+    public static let k3sConfigure = "k3s-configure.sh"
+
+    public init(name: String, bytes: [UInt8], source: String) {
+        self.name = name
+        self.bytes = bytes
+        self.source = source
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, bytes, source }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(bytes.count, forKey: .bytes)
+        try container.encode(source, forKey: .source)
     }
 }

@@ -17,9 +17,12 @@ import Foundation
 /// 4. network: `/etc/systemd/network/99-dhcp-en.network` or `10-emts-static.network`;
 /// 5. `/etc/systemd/timesyncd.conf.d/10-emts.conf`, `/etc/sysctl.d/90-emts-hugepages.conf`;
 /// 6. host type: docker enabled, `/etc/docker/daemon.json`, the user's `~/.docker/config.json`; or
-///    `/etc/rancher/k3s/config.yaml`;
-/// 7. cloud-init: `/etc/cloud/cloud.cfg.d/99-emts-installer.cfg`, `/etc/cloud/ds-identify.cfg`, then the
-///    `write_files` entries.
+///    `/etc/rancher/k3s/config.yaml` (and `k3s.service` enabled when no helper script starts k3s);
+/// 7. the swap partition in `/etc/fstab`;
+/// 8. cloud-init: the helper scripts in `/etc/cloud/`, `/etc/cloud/cloud.cfg.d/99-emts-installer.cfg`,
+///    `/etc/cloud/ds-identify.cfg`, the NoCloud seed in `/var/lib/cloud/seed/nocloud/`, then the
+///    `write_files` entries;
+/// 9. SELinux labels of every new path, from the target's own policy, when it runs SELinux.
 public struct SystemProvisioner: Sendable {
     /// k3s's data directory (`data-dir` in its config).
     public static let k3sDataDirectory = "/opt/rancher/k3s"
@@ -59,12 +62,16 @@ public struct SystemProvisioner: Sendable {
         if let hugepages = profile.hugepages { try session.applyHugepages(hugepages) }
         switch profile.hostType {
         case .container?: try session.applyContainerHost(user: user, proxy: profile.proxy)
-        case .kubernetes?: try session.applyKubernetesHost()
+        case .kubernetes?:
+            try session.applyKubernetesHost(
+                startedByScript: profile.cloudInit.helperScripts.contains { $0.name == HelperScript.k3sConfigure })
         case nil: break
         }
-        try session.applyCloudInit(profile.cloudInit, ntpServers: profile.ntpServers)
+        if let swapUUID = profile.swapUUID { try session.applySwap(uuid: swapUUID) }
+        try session.applyCloudInit(profile.cloudInit, ntpServers: profile.ntpServers, hostname: profile.hostname,
+                                   hostType: profile.hostType)
         try session.applyWriteFiles(profile.cloudInit.writeFiles)
-        try session.checkSELinux()
+        try session.labelNewPaths()
         return ProvisionReport(changes: session.changes, warnings: session.warnings)
     }
 }
@@ -158,14 +165,54 @@ extension ProvisionSession {
         try write("/etc/sysconfig/proxy", file.text, summary: "PROXY_ENABLED=yes, \(summary)")
     }
 
-    /// New files have no SELinux label (replaced ones keep theirs): under a policy they must be relabeled.
-    func checkSELinux() throws(ProvisionError) {
-        let created = changes.filter { $0.action == .created }.map(\.path)
-        guard !created.isEmpty, let config = try target.readText("/etc/selinux/config") else { return }
-        let mode = KeyValueLines(text: config).value(of: "SELINUX")?.lowercased()
-        guard let mode, mode == "enforcing" || mode == "permissive" else { return }
-        warn("the target runs SELinux (\(mode)): \(created.count) new path\(created.count == 1 ? " has" : "s have") "
-            + "no label yet; relabel them (setfiles/restorecon with the target's policy) or create /.autorelabel")
+    /// New files, directories and links get the label the target's SELinux policy gives their path (replaced
+    /// files kept theirs), as `restorecon` would on the installed system; the policy is the target's own,
+    /// read through libselinux. Nothing when the target does not run SELinux. A target whose policy cannot be
+    /// read, or a path no rule matches, is a warning naming it.
+    func labelNewPaths() throws(ProvisionError) {
+        var seen = Set<String>()
+        let created = changes.filter { $0.action == .created }.map(\.path).filter { seen.insert($0).inserted }
+        guard !created.isEmpty else { return }
+        let policy: SELinuxPolicy
+        switch SELinuxPolicy.load(config: try target.readText("/etc/selinux/config"), root: target.root) {
+        case .notUsed:
+            return
+        case .unreadable(let mode, let reason):
+            warn("the target runs SELinux (\(mode)) but \(reason): \(created.count) new path"
+                 + "\(created.count == 1 ? " has" : "s have") no label; relabel them with restorecon")
+            return
+        case .loaded(let loaded):
+            policy = loaded
+        }
+        var labeled = 0
+        var done = Set<String>()
+        /// Labels the path and, for a new directory, everything in it (a home copied from /etc/skel).
+        func label(_ path: String, host: String) throws(ProvisionError) {
+            guard done.insert(path).inserted else { return }
+            var status = stat()
+            guard lstat(host, &status) == 0 else { return }
+            let type = status.st_mode & S_IFMT
+            if let label = policy.label(for: path, fileType: type) {
+                if let reason = SELinuxLabel.set(label, path: host) {
+                    throw .io(path: path, operation: "setting its SELinux label", reason: reason)
+                }
+                labeled += 1
+            } else {
+                warn("SELinux: no file context in \(policy.fileContexts) matches \(path): left unlabeled")
+            }
+            guard type == S_IFDIR else { return }
+            for name in SysfsFiles.list(host) {
+                try label((path == "/" ? "" : path) + "/" + name, host: host + "/" + name)
+            }
+        }
+        for path in created {
+            let location = try target.resolve(path, followFinal: false)
+            try label(location.path, host: location.host)
+        }
+        if labeled > 0 {
+            record("/", .labeled(paths: labeled), "SELinux labels from the target's \(policy.type) policy "
+                   + "(\(policy.fileContexts))")
+        }
     }
 
     // MARK: Time and memory
@@ -174,6 +221,19 @@ extension ProvisionSession {
         try write("/etc/systemd/timesyncd.conf.d/10-emts.conf",
                   "# Written by install-os.\n[Time]\nNTP=\(servers.joined(separator: " "))\n",
                   summary: "NTP servers \(servers.joined(separator: " "))")
+    }
+
+    /// `UUID=<uuid> none swap defaults 0 0` in `/etc/fstab`, unless a line for that swap is there.
+    func applySwap(uuid: String) throws(ProvisionError) {
+        let text = try target.readText("/etc/fstab") ?? ""
+        let device = "UUID=\(uuid)"
+        let present = text.split(separator: "\n").contains { line in
+            line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) == device
+        }
+        guard !present else { return }
+        let separator = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
+        try write("/etc/fstab", text + separator + "\(device)\tnone\tswap\tdefaults\t0\t0\n",
+                  summary: "swap partition UUID \(uuid)")
     }
 
     func applyHugepages(_ count: Int) throws(ProvisionError) {

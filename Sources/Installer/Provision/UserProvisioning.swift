@@ -108,9 +108,27 @@ extension ProvisionSession {
 
         let user = ProvisionedUser(name: name, uid: UInt32(uid), gid: UInt32(gid), home: home)
         try createHome(user, mode: definitions.homeMode)
+        try applySubordinateIDs(user, definitions: definitions)
         try applySudo(account)
         if !account.authorizedKeys.isEmpty { try applyAuthorizedKeys(account.authorizedKeys, user: user) }
         return user
+    }
+
+    /// A range in `/etc/subuid` and `/etc/subgid` for a user who has none, like useradd gives a new user;
+    /// only where the target has those files.
+    private func applySubordinateIDs(_ user: ProvisionedUser, definitions: LoginDefinitions) throws(ProvisionError) {
+        for (path, limits) in [("/etc/subuid", definitions.subUID), ("/etc/subgid", definitions.subGID)] {
+            guard let text = try target.readText(path) else { continue }
+            let ranges = SubordinateRange.ranges(text)
+            guard !ranges.contains(where: { $0.name == user.name }) else { continue }
+            guard let start = SubordinateRange.firstFree(after: ranges, limits: limits) else {
+                warn("\(path): no free range of \(limits.count) ids for \(user.name) in \(limits.minimum)-\(limits.maximum)")
+                continue
+            }
+            let separator = text.isEmpty || text.hasSuffix("\n") ? "" : "\n"
+            try write(path, text + separator + "\(user.name):\(start):\(limits.count)\n",
+                      summary: "subordinate ids \(start)-\(start + limits.count - 1) for \(user.name)")
+        }
     }
 
     /// Creates the home directory from `/etc/skel` when it does not exist.

@@ -88,6 +88,8 @@ struct ProvisionFixture {
                  "[Service]\nExecStart=/usr/lib/systemd/systemd-networkd\n\n[Install]\nWantedBy=multi-user.target\n")
         try file("/usr/lib/systemd/system/docker.socket", "[Socket]\nListenStream=/run/docker.sock\n\n[Install]\nWantedBy=sockets.target\n")
         try file("/etc/docker/daemon.json", "{\"log-driver\": \"journald\"}\n")
+        try file("/etc/subuid", "existing:100000:65536\n")
+        try file("/etc/subgid", "existing:100000:65536\n")
         try FileManager.default.createDirectory(atPath: root + "/etc/cloud/cloud.cfg.d", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/etc/sysconfig", withIntermediateDirectories: true)
     }
