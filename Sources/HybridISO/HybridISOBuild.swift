@@ -13,6 +13,9 @@ public struct HybridISOInputs: Sendable {
     public var installerConfig: String?
     /// The EMT OS raw image (`.raw.gz`, `.raw.zst` or `.raw.xz`) the installer writes, carried in `/images/`.
     public var osImage: String?
+    /// A host directory carried as `/user-apps/` (links kept): install-os copies it to the installed
+    /// system's persistent partition.
+    public var userApps: String?
     /// Identifies this medium to GRUB (and later to install-os): `/.disk/emts-iso-<buildID>`.
     public var buildID: String
     /// Every time on the medium (volume, files, FAT images), for reproducible bytes.
@@ -21,9 +24,10 @@ public struct HybridISOInputs: Sendable {
     public var secureBoot: SecureBootMode
 
     public init(kernel: String, initramfs: String, arguments: KernelArguments, installerConfig: String? = nil,
-                osImage: String? = nil, buildID: String, epoch: Int64,
+                osImage: String? = nil, userApps: String? = nil, buildID: String, epoch: Int64,
                 volumeID: String = HybridISOBuild.defaultVolumeID, secureBoot: SecureBootMode = .none) {
         self.secureBoot = secureBoot
+        self.userApps = userApps
         self.kernel = kernel
         self.initramfs = initramfs
         self.arguments = arguments
@@ -55,6 +59,8 @@ public struct HybridISOReport: Codable, Sendable, Equatable {
     public var kargs: KargsMap
     /// The OS image carried in `/images/`, if any.
     public var osImage: OSImagePayload?
+    /// The user apps carried in `/user-apps/`, if any.
+    public var userApps: UserAppsPayload?
     /// Things the user should know about the result (an unsigned kernel under `shim`, ...).
     public var warnings: [String]
 }
@@ -80,6 +86,33 @@ public struct PartitionRecord: Codable, Sendable, Equatable {
         self.type = type
         self.name = name
         self.active = active
+    }
+}
+
+/// The user applications on the medium, `/user-apps/`: how many files and bytes.
+public struct UserAppsPayload: Codable, Sendable, Equatable {
+    public var path: String
+    public var files: Int
+    public var bytes: UInt64
+
+    /// Counts the regular files under `hostDirectory` (links not followed).
+    /// - Throws: `HybridISOError.io` when it is not a directory.
+    static func measure(_ hostDirectory: String) throws(HybridISOError) -> UserAppsPayload {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: hostDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .io(path: hostDirectory, step: "adding the user apps", reason: "not a directory")
+        }
+        var files = 0
+        var bytes: UInt64 = 0
+        let walker = FileManager.default.enumerator(atPath: hostDirectory)
+        while let relative = walker?.nextObject() as? String {
+            var info = stat()
+            if lstat(hostDirectory + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                files += 1
+                bytes += UInt64(info.st_size)
+            }
+        }
+        return UserAppsPayload(path: "/user-apps", files: files, bytes: bytes)
     }
 }
 
@@ -207,6 +240,11 @@ public enum HybridISOBuild {
             try image.addFile("/images/\(name).sha256", contents: Array("\(digest)  \(name)\n".utf8))
             payload = OSImagePayload(path: "/images/\(name)", bytes: bytes, sha256: digest)
         }
+        var userApps: UserAppsPayload?
+        if let directory = inputs.userApps {
+            userApps = try UserAppsPayload.measure(directory)
+            try image.addTree("/user-apps", hostDirectory: directory)
+        }
 
         let catalog = ElToritoCatalog(entries: [.grubBIOS(biosImagePath), .efi(appendedPartition: 2)])
         var options = ISOWriteOptions.reproducible(epoch: inputs.epoch)
@@ -226,7 +264,8 @@ public enum HybridISOBuild {
                                commandLine: uefiCommandLine, secureBoot: inputs.secureBoot.name, espBytes: espBytes,
                                configPartitionBytes: configBytes,
                                elTorito: ["bios:\(biosImagePath)", "efi:appended-partition-2"],
-                               partitions: partitions, kargs: placedMap, osImage: payload, warnings: warnings)
+                               partitions: partitions, kargs: placedMap, osImage: payload, userApps: userApps,
+                               warnings: warnings)
     }
 
     /// systemd-boot-efi's boot manager, signed for the `sign` mode.

@@ -22,7 +22,8 @@ public enum InstallMediumBuild {
     /// until the ISO is written and is removed whatever happens. The ISO and its manifest appear only when
     /// complete.
     public static func build(_ inputs: MicroOSInputs, kernelArguments: KernelArguments, installerConfig: String?,
-                             osImage: String? = nil, secureBoot: SecureBootMode = .none, epoch: Int64,
+                             osImage: String? = nil, userApps: String? = nil, secureBoot: SecureBootMode = .none,
+                             epoch: Int64,
                              output: String, tool: String,
                              progress: ((RewriteProgress) -> Void)? = nil) throws -> InstallMediumManifest {
         try secureBoot.preflight()
@@ -45,7 +46,8 @@ public enum InstallMediumBuild {
 
         let iso = try HybridISOBuild.write(
             HybridISOInputs(kernel: "\(work)/vmlinuz", initramfs: "\(work)/initramfs.img", arguments: kernelArguments,
-                            installerConfig: installerConfig, osImage: osImage, buildID: buildID, epoch: epoch,
+                            installerConfig: installerConfig, osImage: osImage, userApps: userApps, buildID: buildID,
+                            epoch: epoch,
                             secureBoot: secureBoot),
             to: output)
         let manifest = InstallMediumManifest(tool: tool, microOS: microOS, iso: iso,

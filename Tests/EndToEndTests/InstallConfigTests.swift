@@ -46,6 +46,7 @@ import Testing
           layout: emt
           lvm_size_gb: 2
           swap_gb: 1
+          lvm_disks: [/dev/disk/by-id/virtio-EMTS-LVM-EXTRA]
         """
     }
 
@@ -57,6 +58,12 @@ import Testing
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let config = work.appendingPathComponent("installer.yaml")
         try Self.configYAML.write(to: config, atomically: true, encoding: .utf8)
+
+        // User apps carried on the medium, for the installed system's persistent partition.
+        let userApps = work.appendingPathComponent("user-apps")
+        try FileManager.default.createDirectory(at: userApps.appendingPathComponent("app"), withIntermediateDirectories: true)
+        try "#!/bin/sh\necho app\n".write(to: userApps.appendingPathComponent("app/run.sh"), atomically: false, encoding: .utf8)
+        chmod(userApps.appendingPathComponent("app/run.sh").path, 0o755)
 
         let iso = work.appendingPathComponent("emt-s.iso")
         try await offloaded {
@@ -72,16 +79,20 @@ import Testing
             try inputs.inject(try InstallerBundle(executable: InstallMediumFixture.installerExecutable))
             _ = try InstallMediumBuild.build(
                 inputs, kernelArguments: try KernelArguments(extras: ["no_timer_check"]), installerConfig: config.path,
-                osImage: osImage.image.path, epoch: 1_700_000_000, output: iso.path, tool: "test")
+                osImage: osImage.image.path, userApps: userApps.path, epoch: 1_700_000_000, output: iso.path, tool: "test")
         }
 
         let target = work.appendingPathComponent("target.img")
         try makeSparseFile(target, bytes: 16 << 30)
         let disk = TargetDisk(image: target, bus: .nvme, serial: "EMTS-TARGET")
+        // A second disk the configuration names to join the volume group (today's flow took every other disk).
+        let extraImage = work.appendingPathComponent("lvm-extra.img")
+        try makeSparseFile(extraImage, bytes: 2 << 30)
+        let extra = TargetDisk(image: extraImage, bus: .virtio, serial: "EMTS-LVM-EXTRA")
         let vars = work.appendingPathComponent("OVMF_VARS.fd")
         let accel = await AcceleratorChoice.resolve(probeKernel: bed.kernel)
         let install = try await BootRunner().boot(
-            MachineSpec(firmware: .uefi, source: .medium(image: iso, media: .usb, writable: true), disks: [disk],
+            MachineSpec(firmware: .uefi, source: .medium(image: iso, media: .usb, writable: true), disks: [disk, extra],
                         network: true, variableStore: vars),
             expecting: BootExpectation(
                 markers: ["EMT-S is installed on /dev/", "reboot: Restarting system"],
@@ -96,7 +107,7 @@ import Testing
         #expect(!installLog.contains("AAAAC3NzaC1lZDI1NTE5AAAAIO9dnT9Eg5Pizt10niOBHff13RNNUmm"), "the install log shows the key")
 
         let booted = try await BootRunner().boot(
-            MachineSpec(firmware: .uefi, source: .disks, disks: [disk], network: true, variableStore: vars),
+            MachineSpec(firmware: .uefi, source: .disks, disks: [disk, extra], network: true, variableStore: vars),
             expecting: BootExpectation(markers: ["EMTS-OS-BOOTED hostname=emt-configured"],
                                        failures: BootExpectation.knownFailures + ["EMTS-OS-INITRD-ERROR"]),
             accelerator: accel.accelerator, log: work.appendingPathComponent("installed.log"))
@@ -112,7 +123,8 @@ import Testing
         #expect(facts.contains("EMTS-OS-ENV http_proxy=http://proxy.example.test:3128"))
         #expect(facts.contains("EMTS-OS-ENV https_proxy=http://proxy.example.test:3128"))
         #expect(facts.contains { $0.hasPrefix("EMTS-OS-ADDRESS") && $0.contains("10.0.2.50") })
-        #expect(facts.contains { $0.hasPrefix("EMTS-OS-VGS") && $0.contains("lvmvg") })
+        // lvmvg: the target's LVM partition and the named virtio disk, two physical volumes.
+        #expect(facts.contains { $0.range(of: "^EMTS-OS-VGS +lvmvg +2 ", options: .regularExpression) != nil })
         #expect(facts.contains { $0.hasPrefix("EMTS-OS-VERITY") && $0.contains("Hash type") })
         #expect(facts.contains { $0.range(of: "^EMTS-OS-ROOTHASH [0-9a-f]{64}$", options: .regularExpression) != nil })
         // The swap partition in fstab, activated by the installed system; the NoCloud seed; the helper script.
@@ -120,6 +132,9 @@ import Testing
         #expect(facts.contains { $0.range(of: "^EMTS-OS-SEED instance-id: emts-[0-9a-f-]{36}$", options: .regularExpression) != nil })
         #expect(facts.contains("EMTS-OS-SEED local-hostname: emt-configured"))
         #expect(facts.contains("EMTS-OS-CLOUDFILE /etc/cloud/collect-logs.sh root:root 755"))
+        // The medium's user apps on the persistent partition: run.sh, 0755 root, 19 bytes (debugfs ls -p:
+        // /inode/mode/uid/gid/name/size/).
+        #expect(facts.contains { $0.range(of: "^EMTS-OS-USERAPPS /[0-9]+/100755/0/0/run.sh/19/$", options: .regularExpression) != nil })
         // The test bed has shadow's /etc/subuid and /etc/subgid: edge gets a range in each.
         #expect(facts.contains("EMTS-OS-SUBID /etc/subuid: edge:100000:65536"))
         #expect(facts.contains("EMTS-OS-SUBID /etc/subgid: edge:100000:65536"))

@@ -181,6 +181,18 @@ enum ConfigValidation {
     }
 
     /// An absolute path in the installed system, without `.` or `..` components.
+    /// A disk named like `target` (a `/dev/` path or a kernel name), but not `auto`.
+    static func deviceSpec(_ text: String) -> String? {
+        do {
+            guard case .device = try TargetSelector(parsing: text) else {
+                return "\"auto\" is for target only; name a disk (a /dev/ path or a kernel name such as sdb)"
+            }
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
     static func absolutePath(_ text: String) -> String? {
         guard text.hasPrefix("/"), text.count > 1, !text.hasSuffix("/"), !text.contains("\0") else {
             return "\"\(text)\" must be an absolute file path such as /etc/motd"

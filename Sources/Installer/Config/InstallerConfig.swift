@@ -120,6 +120,15 @@ public struct InstallerConfig: Sendable, Equatable, Encodable {
                                     message: "needs network.mode: static (the configuration's mode is dhcp)")
             }
         }
+        if !storage.lvmDisks.isEmpty, storage.layout == .none || storage.lvmSizeGB == 0 {
+            throw .invalidValue(file: origin(ofKey: "storage.lvm_disks"), key: "storage.lvm_disks", line: nil,
+                                message: "other disks join the volume group lvmvg, which needs storage.layout emt or vm "
+                                    + "and storage.lvm_size_gb other than 0")
+        }
+        if let repeated = Dictionary(grouping: storage.lvmDisks, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+            throw .invalidValue(file: origin(ofKey: "storage.lvm_disks"), key: "storage.lvm_disks", line: nil,
+                                message: "\(repeated) is named twice")
+        }
     }
 
     /// Applies `emts.target=`.

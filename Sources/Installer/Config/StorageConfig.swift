@@ -6,6 +6,7 @@
 ///   lvm_size_gb: 100     # 0: no LVM volume group; not set: the rest of the disk
 ///   swap_gb: auto        # or a number of GB
 ///   reserved_mb: 5120
+///   lvm_disks: [/dev/disk/by-id/nvme-SECOND]   # other disks that join lvmvg (wiped)
 /// ```
 public struct StorageSection: Sendable, Equatable, Decodable, ConfigSection, CustomStringConvertible {
     public enum Key: String, CodingKey, CaseIterable, Sendable {
@@ -13,19 +14,22 @@ public struct StorageSection: Sendable, Equatable, Decodable, ConfigSection, Cus
         case lvmSizeGB = "lvm_size_gb"
         case swapGB = "swap_gb"
         case reservedMB = "reserved_mb"
+        case lvmDisks = "lvm_disks"
     }
 
     public var layout: StorageConfig.Layout?
     public var lvmSizeGB: Double?
     public var swap: StorageConfig.SwapSize?
     public var reservedMB: Int?
+    public var lvmDisks: [String]?
 
     public init(layout: StorageConfig.Layout? = nil, lvmSizeGB: Double? = nil, swap: StorageConfig.SwapSize? = nil,
-                reservedMB: Int? = nil) {
+                reservedMB: Int? = nil, lvmDisks: [String]? = nil) {
         self.layout = layout
         self.lvmSizeGB = lvmSizeGB
         self.swap = swap
         self.reservedMB = reservedMB
+        self.lvmDisks = lvmDisks
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +45,7 @@ public struct StorageSection: Sendable, Equatable, Decodable, ConfigSection, Cus
             swap = .auto
         }
         reservedMB = try container.decodeInt(.reservedMB, in: 0 ... 1_000_000, "must be a whole number of MB from 0 to 1000000")
+        lvmDisks = try container.decodeTextList(.lvmDisks, checkedBy: ConfigValidation.deviceSpec)
     }
 
     /// A size in GB: a number from 0 to 1,000,000.
@@ -50,7 +55,8 @@ public struct StorageSection: Sendable, Equatable, Decodable, ConfigSection, Cus
 
     public func merged(over earlier: StorageSection?) -> StorageSection {
         StorageSection(layout: layout ?? earlier?.layout, lvmSizeGB: lvmSizeGB ?? earlier?.lvmSizeGB,
-                       swap: swap ?? earlier?.swap, reservedMB: reservedMB ?? earlier?.reservedMB)
+                       swap: swap ?? earlier?.swap, reservedMB: reservedMB ?? earlier?.reservedMB,
+                       lvmDisks: lvmDisks ?? earlier?.lvmDisks)
     }
 
     public var keysSet: [String] {
@@ -60,6 +66,7 @@ public struct StorageSection: Sendable, Equatable, Decodable, ConfigSection, Cus
             case .lvmSizeGB: lvmSizeGB != nil
             case .swapGB: swap != nil
             case .reservedMB: reservedMB != nil
+            case .lvmDisks: lvmDisks != nil
             }
         }.map(\.rawValue)
     }
@@ -110,27 +117,33 @@ public struct StorageConfig: Sendable, Equatable, Encodable, CustomStringConvert
     public var swap: SwapSize = .auto
     /// MB kept free at the end of the disk. Default 5120.
     public var reservedMB: Int = 5120
+    /// Other disks that join the volume group, as named (a path or a kernel name); each is wiped. Default none:
+    /// install-os never touches a disk it was not told to.
+    public var lvmDisks: [String] = []
 
-    public init(layout: Layout = Layout.none, lvmSizeGB: Double? = nil, swap: SwapSize = .auto, reservedMB: Int = 5120) {
+    public init(layout: Layout = Layout.none, lvmSizeGB: Double? = nil, swap: SwapSize = .auto, reservedMB: Int = 5120,
+                lvmDisks: [String] = []) {
         self.layout = layout
         self.lvmSizeGB = lvmSizeGB
         self.swap = swap
         self.reservedMB = reservedMB
+        self.lvmDisks = lvmDisks
     }
 
     init(_ section: StorageSection?) {
         self.init(layout: section?.layout ?? Layout.none, lvmSizeGB: section?.lvmSizeGB, swap: section?.swap ?? .auto,
-                  reservedMB: section?.reservedMB ?? 5120)
+                  reservedMB: section?.reservedMB ?? 5120, lvmDisks: section?.lvmDisks ?? [])
     }
 
     public var description: String {
         guard layout != Layout.none else { return "none (the image's partitions only)" }
         let lvm = lvmSizeGB.map { $0 == 0 ? "no LVM" : "LVM \(formatNumber($0)) GB" } ?? "LVM on the rest of the disk"
-        return "\(layout.rawValue): swap \(swap), reserved \(reservedMB) MB, \(lvm)"
+        let joined = lvmDisks.isEmpty ? "" : " with " + lvmDisks.joined(separator: ", ")
+        return "\(layout.rawValue): swap \(swap), reserved \(reservedMB) MB, \(lvm)\(joined)"
     }
 
     private enum CodingKeys: String, CodingKey {
-        case layout, lvmSizeGB = "lvm_size_gb", swap = "swap_gb", reservedMB = "reserved_mb"
+        case layout, lvmSizeGB = "lvm_size_gb", swap = "swap_gb", reservedMB = "reserved_mb", lvmDisks = "lvm_disks"
     }
 }
 

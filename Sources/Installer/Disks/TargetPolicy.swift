@@ -55,10 +55,17 @@ public struct TargetPolicy: Sendable, Equatable {
     ///   `auto` finds no candidate.
     public func choose(_ selector: TargetSelector, origin: String, inventory: DiskInventory,
                        paths: HostPaths) throws(TargetError) -> TargetChoice {
+        try choose(selector, origin: origin, inventory: inventory, paths: paths, label: nil)
+    }
+
+    /// `label` names the selector in errors instead of its text.
+    private func choose(_ selector: TargetSelector, origin: String, inventory: DiskInventory, paths: HostPaths,
+                        label: String?) throws(TargetError) -> TargetChoice {
         let verdicts = verdicts(inventory)
         switch selector {
-        case .device(let spec):
-            let name = try DeviceName.resolve(spec, paths: paths)
+        case .device(let device):
+            let spec = label ?? device
+            let name = try DeviceName.resolve(device, paths: paths)
             guard let verdict = verdicts.first(where: { $0.disk.name == name }) else {
                 if let disk = inventory.disk(withPartition: name) {
                     throw .partitionGiven(target: spec, partition: name, disk: disk.name)
@@ -72,11 +79,35 @@ public struct TargetPolicy: Sendable, Equatable {
             guard verdict.isEligible else {
                 throw .notEligible(target: spec, disk: name, reasons: verdict.exclusions.map(\.description))
             }
-            let via = spec == name || spec == "/dev/" + name ? "" : " (\(spec) -> \(name))"
+            let via = device == name || device == "/dev/" + name ? "" : " (\(device) -> \(name))"
             return TargetChoice(disk: verdict.disk, reason: "named by target in \(origin)\(via)", verdicts: verdicts)
         case .auto:
             return try chooseAutomatically(verdicts)
         }
+    }
+
+    /// The disks `storage.lvm_disks` names to join the volume group, resolved and checked like a named target
+    /// (never the medium, a removable, read-only, mounted, swap or held disk), except for the image's size and
+    /// sector size (no image is written there); and never the target itself.
+    /// - Throws: `TargetError` naming the entry (`storage.lvm_disks[1] sdb`) and why.
+    public func joiningDisks(_ specs: [String], target: BlockDisk, inventory: DiskInventory,
+                             paths: HostPaths) throws(TargetError) -> [BlockDisk] {
+        var policy = self
+        policy.requirement = SizeRequirement(bytes: nil, basis: "a disk that joins the volume group")
+        var disks: [BlockDisk] = []
+        for (index, spec) in specs.enumerated() {
+            let label = "storage.lvm_disks[\(index + 1)] \(spec)"
+            let chosen = try policy.choose(.device(spec), origin: "storage.lvm_disks", inventory: inventory, paths: paths,
+                                           label: label).disk
+            guard chosen.name != target.name else {
+                throw .notEligible(target: label, disk: chosen.name, reasons: ["it is the install target"])
+            }
+            guard !disks.contains(where: { $0.name == chosen.name }) else {
+                throw .notEligible(target: label, disk: chosen.name, reasons: ["named twice"])
+            }
+            disks.append(chosen)
+        }
+        return disks
     }
 
     private func chooseAutomatically(_ verdicts: [DiskVerdict]) throws(TargetError) -> TargetChoice {

@@ -13,11 +13,15 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
     public var bootEntry: BootEntryPlan
     /// Scripts for the installed system's `/etc/cloud/` (the µOS's and the config partition's `cloud-scripts/`).
     public var helperScripts: [HelperScript]
+    /// Other disks that join the volume group (`storage.lvm_disks`), checked like the target.
+    public var lvmDisks: [BlockDisk]
+    /// The medium's `/user-apps/` folder (host path), copied to the installed system's persistent partition.
+    public var userApps: String?
     public var steps: [InstallStep]
 
     public init(config: InstallerConfig, configFiles: [String], medium: BootMedium, image: OSImage,
                 layout: ImageLayout?, requirement: SizeRequirement, target: TargetChoice, bootEntry: BootEntryPlan,
-                helperScripts: [HelperScript] = []) {
+                helperScripts: [HelperScript] = [], lvmDisks: [BlockDisk] = [], userApps: String? = nil) {
         self.config = config
         self.configFiles = configFiles
         self.medium = medium
@@ -27,15 +31,18 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
         self.target = target
         self.bootEntry = bootEntry
         self.helperScripts = helperScripts
+        self.lvmDisks = lvmDisks
+        self.userApps = userApps
         steps = Self.steps(medium: medium, image: image, layout: layout, target: target.disk, bootEntry: bootEntry,
-                           config: config)
+                           config: config, lvmDisks: lvmDisks, userApps: userApps)
     }
 
     /// The device that will be written.
     public var targetDevice: String { target.disk.devicePath }
 
     static func steps(medium: BootMedium, image: OSImage, layout: ImageLayout?, target: BlockDisk,
-                      bootEntry: BootEntryPlan, config: InstallerConfig) -> [InstallStep] {
+                      bootEntry: BootEntryPlan, config: InstallerConfig, lvmDisks: [BlockDisk] = [],
+                      userApps: String? = nil) -> [InstallStep] {
         let device = target.devicePath
         var steps: [InstallStep] = [
             .wipeSignatures(device: device),
@@ -58,7 +65,19 @@ public struct InstallPlan: Sendable, Encodable, CustomStringConvertible {
             steps.append(.layOutStorage("lay out the VM storage after the image's partitions (\(config.storage)): "
                 + "rootfs_b, swap, reserved, then LVM volume group lvmvg"))
         }
-        steps.append(.configureSystem(config.systemSummary))
+        if !lvmDisks.isEmpty {
+            steps.append(.layOutStorage("wipe " + lvmDisks.map { "\($0.devicePath) (\($0.transport.label), "
+                + "\(HumanUnits.bytes($0.sizeBytes)), \($0.displayModel))" }.joined(separator: ", ")
+                + " and add \(lvmDisks.count == 1 ? "it" : "them") to volume group lvmvg (storage.lvm_disks): "
+                + "wipefs -a, pvcreate, vgextend"))
+        }
+        var settings = config.systemSummary
+        if let userApps {
+            let (entries, bytes) = UserAppsCopy.measure(userApps)
+            settings.append("user apps: \(userApps) (\(entries) entries, \(HumanUnits.bytes(UInt64(bytes)))) to "
+                + "/\(UserAppsCopy.directoryName)/ on the persistent partition (edge_persistent)")
+        }
+        steps.append(.configureSystem(settings))
         if config.storage.layout == .emt {
             steps.append(.layOutStorage("dm-verity: veritysetup format rootfs onto hashmap_a, the root hash onto roothash"))
         }

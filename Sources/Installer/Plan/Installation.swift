@@ -94,12 +94,15 @@ public final class Installation {
         let requirement = SizeRequirement(layout: layout, minDiskBytes: config.minDiskBytes)
 
         let choice: TargetChoice
+        let lvmDisks: [BlockDisk]
         do {
             let inventory = try DiskInventory.scan(paths)
             let policy = TargetPolicy(mediumNames: Set(medium.deviceNames), requirement: requirement,
                                       preference: config.targetPreference)
             choice = try policy.choose(config.target, origin: config.origin(of: .target), inventory: inventory,
                                        paths: paths)
+            lvmDisks = try policy.joiningDisks(config.storage.lvmDisks, target: choice.disk, inventory: inventory,
+                                               paths: paths)
         } catch {
             throw .target(error)
         }
@@ -117,7 +120,9 @@ public final class Installation {
                                       espPartition: layout?.espPartitionNumber ?? 1, current: current)
         return .ready(InstallPlan(config: config, configFiles: files.map(\.path), medium: medium, image: image,
                                   layout: layout, requirement: requirement, target: choice, bootEntry: bootEntry,
-                                  helperScripts: scripts))
+                                  helperScripts: scripts, lvmDisks: lvmDisks,
+                                  userApps: SysfsFiles.isDirectory(medium.mount.path(UserAppsCopy.directoryName))
+                                      ? medium.mount.path(UserAppsCopy.directoryName) : nil))
     }
 
     /// Writes the image, verifies it and sets the boot entry, as `plan` says.
@@ -149,7 +154,8 @@ public final class Installation {
 
         let setup = SystemSetup(config: plan.config, environment: environment, device: device, layout: plan.layout,
                                 singleDisk: plan.target.verdicts.filter(\.isEligible).count <= 1,
-                                helperScripts: plan.helperScripts) { [logger] text in
+                                helperScripts: plan.helperScripts,
+                                lvmDisks: plan.lvmDisks.map(\.devicePath), userApps: plan.userApps) { [logger] text in
             logger.info("\(text)")
         }
         do {

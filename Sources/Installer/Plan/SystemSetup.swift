@@ -15,6 +15,10 @@ struct SystemSetup {
     var singleDisk: Bool
     /// Scripts for the installed system's `/etc/cloud/`.
     var helperScripts: [HelperScript] = []
+    /// Other disks (device nodes) that join the volume group, checked at planning.
+    var lvmDisks: [String] = []
+    /// The medium's user apps folder (host path), copied to the persistent partition.
+    var userApps: String?
     var log: (String) -> Void
 
     /// The provisioner's profile for this configuration; `installingNIC` (the NIC of the µOS's default route)
@@ -59,8 +63,9 @@ struct SystemSetup {
         var storagePlan: StoragePlan?
         var storageReport: StorageReport?
         let applier = StorageApplier(runner: environment.runner)
-        let request = StorageRequest(config: config.storage, memoryBytes: StorageRequest.memoryBytes(paths: paths) ?? 0,
+        var request = StorageRequest(config: config.storage, memoryBytes: StorageRequest.memoryBytes(paths: paths) ?? 0,
                                      singleDisk: singleDisk)
+        request.extraPhysicalVolumes = lvmDisks
         if request.layout != .none {
             do {
                 let plan = try StoragePlanner(request: request).plan(disk: device)
@@ -102,6 +107,8 @@ struct SystemSetup {
             throw .provision("cannot unmount the installed root \(rootDevice): \(error)")
         }
 
+        if let userApps { try copyUserApps(userApps) }
+
         if let storagePlan {
             do {
                 let sealed = try applier.seal(storagePlan, log: log)
@@ -112,5 +119,34 @@ struct SystemSetup {
             }
         }
         return (storageReport, report)
+    }
+
+    /// Copies the medium's user apps to `/user-apps/` on the image's persistent partition (named
+    /// `edge_persistent`, else partition 3).
+    private func copyUserApps(_ source: String) throws(InstallError) {
+        let number = layout?.partitions.first { $0.name == "edge_persistent" }?.number ?? 3
+        let device = PartitionNode.path(disk: self.device, number: number)
+        let mounted: MountedFileSystem
+        do {
+            mounted = try environment.mounter.mount(device, type: "ext4", access: .readWrite)
+        } catch {
+            throw .provision("cannot mount the persistent partition \(device) for the user apps: \(error)")
+        }
+        log("copying the user apps from \(source) to \(device):/\(UserAppsCopy.directoryName)")
+        let report: UserAppsCopy.Report
+        do {
+            report = try UserAppsCopy(source: source, destinationRoot: mounted.root) { line in log("  " + line) }.run()
+        } catch {
+            try? environment.mounter.unmount(mounted)
+            throw .provision("\(device) (user apps): \(error)")
+        }
+        for path in report.skipped { log("warning: user apps: \(path) is not a file, directory or link: skipped") }
+        do {
+            try environment.mounter.unmount(mounted)
+        } catch {
+            throw .provision("cannot unmount the persistent partition \(device): \(error)")
+        }
+        log("user apps: \(report.files) files (\(HumanUnits.bytes(UInt64(report.bytes)))), \(report.directories) "
+            + "directories, \(report.links) links copied to \(device):/\(UserAppsCopy.directoryName)")
     }
 }

@@ -65,8 +65,8 @@ public struct StorageApplier: Sendable {
         }
         // A volume group of the same name on another disk would make vgcreate fail after the partitions are
         // written: find it first.
-        for case .clearVolumeGroup(let name, let disk) in plan.commands {
-            say(try clearVolumeGroup(name, disk: disk))
+        for case .clearVolumeGroup(let name, let disk, let joining) in plan.commands {
+            say(try clearVolumeGroup(name, disk: disk, joining: joining))
         }
         let written = try writePartitions(plan, say: say)
         report.partitions = written.partitions
@@ -81,8 +81,8 @@ public struct StorageApplier: Sendable {
                 report.swapUUID = Self.swapUUID(result.standardOutput)
                 say("made swap: \(command.arguments.joined(separator: " "))"
                     + (report.swapUUID.map { " (UUID \($0))" } ?? ""))
-            case .clearVolumeGroup(let name, let disk):
-                say(try clearVolumeGroup(name, disk: disk))
+            case .clearVolumeGroup(let name, let disk, let joining):
+                say(try clearVolumeGroup(name, disk: disk, joining: joining))
             default:
                 try run(command.arguments)
                 say("\(command.summary): \(command.arguments.joined(separator: " "))")
@@ -217,7 +217,7 @@ public struct StorageApplier: Sendable {
 
     /// Removes volume group `name` when all its physical volumes are partitions of `disk`; stops when one is
     /// elsewhere. Returns the line for the log.
-    private func clearVolumeGroup(_ name: String, disk: String) throws(StorageError) -> String {
+    private func clearVolumeGroup(_ name: String, disk: String, joining: [String]) throws(StorageError) -> String {
         let query = StorageCommand.volumeGroupQuery(name)
         let result: CommandResult
         do {
@@ -232,7 +232,10 @@ public struct StorageApplier: Sendable {
             throw .commandFailed(command: query, status: result.status, output: Self.output(result))
         }
         let devices = Self.volumeGroupDevices(result.standardOutput, name: name)
-        let elsewhere = devices.filter { $0 != disk && PartitionNode.number(of: $0, onDisk: disk) == nil }
+        let allowed = [disk] + joining
+        let elsewhere = devices.filter { device in
+            !allowed.contains { device == $0 || PartitionNode.number(of: device, onDisk: $0) != nil }
+        }
         guard elsewhere.isEmpty else { throw .volumeGroupOnOtherDisks(name: name, devices: elsewhere) }
         let remove = ["vgremove", "-f", "-y", name]
         try run(remove)

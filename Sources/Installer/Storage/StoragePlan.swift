@@ -13,13 +13,18 @@ public enum StorageCommand: Sendable, Equatable {
     /// `StoragePlan.rootHashFileName`, made with `mkfs.ext4 -d` from a staging directory: the EMT initramfs
     /// mounts the partition and reads that file.
     case storeRootHash(device: String)
-    /// `vgs` for the volume group: when it lives on the target disk only, `vgremove` it; when it uses another
-    /// disk, stop (other disks are never touched).
-    case clearVolumeGroup(name: String, disk: String)
+    /// `vgs` for the volume group: when it lives on the target disk only (and the disks named to join it),
+    /// `vgremove` it; when it uses another disk, stop (other disks are never touched).
+    case clearVolumeGroup(name: String, disk: String, joining: [String] = [])
     /// `pvcreate -ff -y <device>`.
     case createPhysicalVolume(device: String)
     /// `vgcreate <name> <device>`.
     case createVolumeGroup(name: String, device: String)
+    /// `wipefs -a <device>`: a disk that joins the volume group loses its old signatures (partition table,
+    /// file systems) first, or pvcreate refuses it.
+    case wipeSignatures(device: String)
+    /// `vgextend <name> <device>`.
+    case extendVolumeGroup(name: String, device: String)
 
     /// The command line as it runs (the root hash store shows its staging directory as `<staging>`; the
     /// volume group check shows its query).
@@ -29,9 +34,11 @@ public enum StorageCommand: Sendable, Equatable {
         case .makeExt4(let device, let label): ["mkfs.ext4", "-F", "-L", label, device]
         case .formatVerity(let data, let hash): ["veritysetup", "format", data, hash]
         case .storeRootHash(let device): Self.storeRootHashArguments(device: device, staging: "<staging>")
-        case .clearVolumeGroup(let name, _): Self.volumeGroupQuery(name)
+        case .clearVolumeGroup(let name, _, _): Self.volumeGroupQuery(name)
         case .createPhysicalVolume(let device): ["pvcreate", "-ff", "-y", device]
         case .createVolumeGroup(let name, let device): ["vgcreate", name, device]
+        case .wipeSignatures(let device): ["wipefs", "-a", device]
+        case .extendVolumeGroup(let name, let device): ["vgextend", name, device]
         }
     }
 
@@ -43,10 +50,13 @@ public enum StorageCommand: Sendable, Equatable {
         case .formatVerity(let data, let hash): "compute the dm-verity hash tree of \(data) onto \(hash)"
         case .storeRootHash(let device):
             "store the root hash on \(device) (ext4 \"roothash\", file \(StoragePlan.rootHashFileName))"
-        case .clearVolumeGroup(let name, let disk):
-            "remove an old volume group \(name) if it lives on \(disk) only (never one using another disk)"
+        case .clearVolumeGroup(let name, let disk, let joining):
+            "remove an old volume group \(name) if it lives on \(([disk] + joining).joined(separator: ", ")) only "
+                + "(never one using another disk)"
         case .createPhysicalVolume(let device): "make \(device) an LVM physical volume"
         case .createVolumeGroup(let name, let device): "create volume group \(name) on \(device)"
+        case .wipeSignatures(let device): "wipe the old signatures of \(device)"
+        case .extendVolumeGroup(let name, let device): "add \(device) to volume group \(name)"
         }
     }
 

@@ -134,7 +134,8 @@ public struct StoragePlanner: Sendable {
         let rootfs = PartitionNode.path(disk: devicePath, number: Self.rootfsPartitionNumber)
         return StoragePlan(request: request, disk: disk, devicePath: devicePath, sectorSize: facts.sectorSize,
                            diskSectors: facts.length, kept: kept, partitions: partitions,
-                           commands: Self.commands(partitions, rootfs: rootfs, devicePath: devicePath),
+                           commands: Self.commands(partitions, rootfs: rootfs, devicePath: devicePath,
+                                                   joining: request.extraPhysicalVolumes),
                            freeMiB: freeMiB, unusedMiB: unused)
     }
 
@@ -155,7 +156,8 @@ public struct StoragePlanner: Sendable {
         return partitions.sorted { $0.number < $1.number }
     }
 
-    static func commands(_ partitions: [PlannedPartition], rootfs: String, devicePath: String) -> [StorageCommand] {
+    static func commands(_ partitions: [PlannedPartition], rootfs: String, devicePath: String,
+                         joining: [String] = []) -> [StorageCommand] {
         func node(_ role: PartitionRole) -> String? { partitions.first { $0.role == role }?.devicePath }
         var commands: [StorageCommand] = []
         if let swap = node(.swap) { commands.append(.makeSwap(device: swap)) }
@@ -164,8 +166,12 @@ public struct StoragePlanner: Sendable {
         }
         if let lvm = node(.lvm) {
             let name = StorageRequest.volumeGroupName
-            commands += [.clearVolumeGroup(name: name, disk: devicePath), .createPhysicalVolume(device: lvm),
-                         .createVolumeGroup(name: name, device: lvm)]
+            commands += [.clearVolumeGroup(name: name, disk: devicePath, joining: joining),
+                         .createPhysicalVolume(device: lvm), .createVolumeGroup(name: name, device: lvm)]
+            for disk in joining {
+                commands += [.wipeSignatures(device: disk), .createPhysicalVolume(device: disk),
+                             .extendVolumeGroup(name: name, device: disk)]
+            }
         }
         if let hashmap = node(.hashmapA), let roothash = node(.roothash) {
             commands += [.formatVerity(data: rootfs, hash: hashmap), .storeRootHash(device: roothash)]

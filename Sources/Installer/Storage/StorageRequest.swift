@@ -24,6 +24,9 @@ public struct StorageRequest: Sendable, Equatable {
     public var memoryBytes: UInt64
     /// Whether the target is the machine's only internal disk (the automatic swap size is smaller then).
     public var singleDisk: Bool
+    /// Whole disks (device nodes) that join the volume group after the LVM partition: each is wiped and made
+    /// a physical volume. Only disks the configuration names (`storage.lvm_disks`), checked like a target.
+    public var extraPhysicalVolumes: [String] = []
 
     /// The reserved partition's default size in MiB.
     public static let defaultReservedMB = 5120

@@ -275,6 +275,29 @@ enum Samples {
         #expect(StorageConfig(layout: .emt, lvmSizeGB: 0, swap: .gb(16)).description == "emt: swap 16 GB, reserved 5120 MB, no LVM")
     }
 
+    @Test func disksThatJoinTheVolumeGroupNeedOne() throws {
+        let joined = try InstallerConfigFile(yaml: "storage: {layout: emt, lvm_disks: [/dev/disk/by-id/nvme-B, sdb]}\n",
+                                             path: "stick")
+        #expect(joined.settings.storage?.lvmDisks == ["/dev/disk/by-id/nvme-B", "sdb"])
+        let config = InstallerConfig(files: [joined], commandLine: nil)
+        try config.checkComplete()
+        #expect(config.storage.description == "emt: swap auto, reserved 5120 MB, LVM on the rest of the disk with "
+            + "/dev/disk/by-id/nvme-B, sdb")
+        for yaml in ["storage: {lvm_disks: [sdb]}", "storage: {layout: vm, lvm_size_gb: 0, lvm_disks: [sdb]}",
+                     "storage: {layout: vm, lvm_disks: [sdb, sdb]}"] {
+            let file = try InstallerConfigFile(yaml: yaml + "\n", path: "stick")
+            let error = #expect(throws: InstallerConfigError.self) {
+                try InstallerConfig(files: [file], commandLine: nil).checkComplete()
+            }
+            #expect(error?.description.hasPrefix("stick: storage.lvm_disks: ") == true, "\(yaml): \(String(describing: error))")
+        }
+        for bad in ["auto", "/tmp/disk", "two words"] {
+            #expect(throws: InstallerConfigError.self, "\(bad)") {
+                try InstallerConfigFile(yaml: "storage: {lvm_disks: [\"\(bad)\"]}\n", path: "stick")
+            }
+        }
+    }
+
     @Test func crossKeyChecksNameTheFile() throws {
         let keysOnly = try InstallerConfigFile(yaml: "user:\n  ssh_authorized_keys: [\"\(Samples.ed25519)\"]\n", path: "stick")
         #expect(throws: InstallerConfigError.invalidValue(file: "stick", key: "user.name", line: nil,

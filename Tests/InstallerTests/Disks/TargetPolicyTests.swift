@@ -196,6 +196,30 @@ private func policy(_ preference: TargetPreference = .smallest) -> TargetPolicy 
         }
     }
 
+    @Test func disksThatJoinTheVolumeGroupAreCheckedLikeATarget() throws {
+        try withScratchDirectory { directory in
+            let system = try makeMachine(directory)
+            let inventory = try DiskInventory.scan(system.paths)
+            let target = try #require(inventory.disks.first { $0.name == "nvme0n1" })
+            func join(_ specs: [String]) throws -> [String] {
+                try policy().joiningDisks(specs, target: target, inventory: inventory, paths: system.paths).map(\.name)
+            }
+            #expect(try join([]) == [])
+            // sdf (4 GB) is too small for the image but may join: no image is written there.
+            #expect(try join(["/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001", "vda", "sdf"]) == ["sda", "vda", "sdf"])
+            #expect(throws: TargetError.notEligible(target: "storage.lvm_disks[1] nvme0n1", disk: "nvme0n1",
+                                                    reasons: ["it is the install target"])) { try join(["nvme0n1"]) }
+            #expect(throws: TargetError.notEligible(target: "storage.lvm_disks[2] /dev/vda", disk: "vda",
+                                                    reasons: ["named twice"])) { try join(["vda", "/dev/vda"]) }
+            for refused in ["sdb", "sdc", "sdd", "sde"] {
+                let error = #expect(throws: TargetError.self) { try join([refused]) }
+                #expect(error?.description.hasPrefix("target storage.lvm_disks[1] \(refused) (\(refused)) must not be written") == true,
+                        "\(String(describing: error))")
+            }
+            #expect(throws: TargetError.self) { try join(["sda1"]) }
+        }
+    }
+
     @Test func sectorSizeMismatchExcludes() {
         let disk = BlockDisk(name: "sda", devicePath: "/dev/sda", sizeBytes: 500 * gigabyte, logicalSectorSize: 4096,
                              transport: .sata)

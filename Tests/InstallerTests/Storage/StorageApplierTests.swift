@@ -165,6 +165,33 @@ private let vgsQuery = ["vgs", "--noheadings", "--separator", "|", "-o", "vg_nam
         }
     }
 
+    @Test func namedDisksJoinTheVolumeGroupAndMayHoldItsOldOne() throws {
+        try withScratchDirectory { directory in
+            let disk = directory.appendingPathComponent("disk.img").path
+            try makeInstalledDisk(disk, size: 16 * gibibyte)
+            var request = storageRequest(.vm, lvm: 2)
+            request.extraPhysicalVolumes = ["/dev/sdb"]
+            let plan = try StoragePlanner(request: request).plan(disk: disk, devicePath: "/dev/sda")
+            #expect(plan.commands.suffix(3) == [
+                .wipeSignatures(device: "/dev/sdb"), .createPhysicalVolume(device: "/dev/sdb"),
+                .extendVolumeGroup(name: "lvmvg", device: "/dev/sdb"),
+            ])
+            // An old lvmvg on the target and on the named disk (whole or partitioned) is removed; no other disk.
+            let runner = fakeTools(ToolState(volumeGroups: "  lvmvg|/dev/sda7\n  lvmvg|/dev/sdb\n  lvmvg|/dev/sdb1\n"))
+            _ = try StorageApplier(runner: runner).prepare(plan)
+            #expect(runner.commands == [
+                vgsQuery, ["vgremove", "-f", "-y", "lvmvg"],
+                ["mkswap", "-L", "swap", "/dev/sda5"], ["mkfs.ext4", "-F", "-L", "rootfs_b", "/dev/sda4"],
+                vgsQuery, ["pvcreate", "-ff", "-y", "/dev/sda7"], ["vgcreate", "lvmvg", "/dev/sda7"],
+                ["wipefs", "-a", "/dev/sdb"], ["pvcreate", "-ff", "-y", "/dev/sdb"], ["vgextend", "lvmvg", "/dev/sdb"],
+            ])
+            let elsewhere = fakeTools(ToolState(volumeGroups: "  lvmvg|/dev/sdb\n  lvmvg|/dev/sdc\n"))
+            #expect(throws: StorageError.volumeGroupOnOtherDisks(name: "lvmvg", devices: ["/dev/sdc"])) {
+                try StorageApplier(runner: elsewhere).prepare(plan)
+            }
+        }
+    }
+
     @Test func aFailingToolIsNamedWithItsOutput() throws {
         try withScratchDirectory { directory in
             let disk = directory.appendingPathComponent("disk.img").path
