@@ -82,30 +82,15 @@ struct SystemSetup {
         let profile = Self.profile(config, installingNIC: InstallingNIC.find(paths),
                                    instanceID: "emts-" + UUID().uuidString.lowercased(),
                                    helperScripts: helperScripts, swapUUID: storageReport?.swapUUID)
-        let rootNumber = layout?.partitions.first { $0.name == "rootfs" }?.number ?? 2
-        let rootDevice = PartitionNode.path(disk: device, number: rootNumber)
-        let mounted: MountedFileSystem
-        do {
-            mounted = try environment.mounter.mount(rootDevice, type: "ext4", access: .readWrite)
-        } catch {
-            throw .provision("cannot mount the installed root \(rootDevice): \(error)")
-        }
-        log("configuring the installed system on \(rootDevice)")
-        let report: ProvisionReport
-        do {
-            report = try SystemProvisioner(root: mounted.root, now: environment.now).apply(profile) { change in
-                log("  \(change)")
+        let report = try withImagePartition(named: "rootfs", orNumber: 2, as: "the installed root") { root, device throws(InstallError) in
+            log("configuring the installed system on \(device)")
+            do {
+                return try SystemProvisioner(root: root, now: environment.now).apply(profile) { change in log("  \(change)") }
+            } catch {
+                throw InstallError.provision("\(device): \(error)")
             }
-        } catch {
-            try? environment.mounter.unmount(mounted)
-            throw .provision("\(rootDevice): \(error)")
         }
         for warning in report.warnings { log("warning: \(warning)") }
-        do {
-            try environment.mounter.unmount(mounted)
-        } catch {
-            throw .provision("cannot unmount the installed root \(rootDevice): \(error)")
-        }
 
         if let userApps { try copyUserApps(userApps) }
 
@@ -124,29 +109,44 @@ struct SystemSetup {
     /// Copies the medium's user apps to `/user-apps/` on the image's persistent partition (named
     /// `edge_persistent`, else partition 3).
     private func copyUserApps(_ source: String) throws(InstallError) {
-        let number = layout?.partitions.first { $0.name == "edge_persistent" }?.number ?? 3
-        let device = PartitionNode.path(disk: self.device, number: number)
+        let (report, device) = try withImagePartition(named: "edge_persistent", orNumber: 3,
+                                                      as: "the persistent partition") { root, device throws(InstallError) in
+            log("copying the user apps from \(source) to \(device):/\(UserAppsCopy.directoryName)")
+            do {
+                return (try UserAppsCopy(source: source, destinationRoot: root) { line in log("  " + line) }.run(), device)
+            } catch {
+                throw InstallError.provision("\(device) (user apps): \(error)")
+            }
+        }
+        for path in report.skipped { log("warning: user apps: \(path) is not a file, directory or link: skipped") }
+        log("user apps: \(report.files) files (\(HumanUnits.bytes(UInt64(report.bytes)))), \(report.directories) "
+            + "directories, \(report.links) links copied to \(device):/\(UserAppsCopy.directoryName)")
+    }
+
+    /// Mounts the image's ext4 partition named `name` (else number `number`) read-write, runs `body` with its
+    /// mount point and device, and unmounts it, also when `body` throws.
+    private func withImagePartition<T>(named name: String, orNumber number: Int, as what: String,
+                                       _ body: (String, String) throws(InstallError) -> T) throws(InstallError) -> T {
+        let partition = layout?.partitions.first { $0.name == name }?.number ?? number
+        let device = PartitionNode.path(disk: self.device, number: partition)
         let mounted: MountedFileSystem
         do {
             mounted = try environment.mounter.mount(device, type: "ext4", access: .readWrite)
         } catch {
-            throw .provision("cannot mount the persistent partition \(device) for the user apps: \(error)")
+            throw .provision("cannot mount \(what) \(device): \(error)")
         }
-        log("copying the user apps from \(source) to \(device):/\(UserAppsCopy.directoryName)")
-        let report: UserAppsCopy.Report
+        let result: T
         do {
-            report = try UserAppsCopy(source: source, destinationRoot: mounted.root) { line in log("  " + line) }.run()
+            result = try body(mounted.root, device)
         } catch {
             try? environment.mounter.unmount(mounted)
-            throw .provision("\(device) (user apps): \(error)")
+            throw error
         }
-        for path in report.skipped { log("warning: user apps: \(path) is not a file, directory or link: skipped") }
         do {
             try environment.mounter.unmount(mounted)
         } catch {
-            throw .provision("cannot unmount the persistent partition \(device): \(error)")
+            throw .provision("cannot unmount \(what) \(device): \(error)")
         }
-        log("user apps: \(report.files) files (\(HumanUnits.bytes(UInt64(report.bytes)))), \(report.directories) "
-            + "directories, \(report.links) links copied to \(device):/\(UserAppsCopy.directoryName)")
+        return result
     }
 }

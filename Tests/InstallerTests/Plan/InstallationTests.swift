@@ -136,6 +136,10 @@ private func readyPlan(_ preparation: Installation.Preparation) throws -> Instal
             #expect(log.contains("wrote 8.4 MB to \(machine.target)"))
             #expect(log.contains("UEFI boot entry Boot0001 \"EMT-S\" created and first in BootOrder; deleted stale Boot0003"))
             #expect(machine.medium.mounter.calls.contains("mount \(machine.system.dev)/sdb3 vfat read-write"))
+            // The installed root was mounted read-write for the configuration, and unmounted again.
+            let rootMounts = machine.medium.mounter.calls.filter { $0.contains("2 ext4 read-write") }
+            #expect(rootMounts.count == 1, "\(machine.medium.mounter.calls)")
+            #expect(log.contains("configuring the installed system on "))
             #expect(installation.saveLog() == "\(machine.system.dev)/sdb3:/logs/install-20250131T120000Z-2.log")
 
             #expect(installation.finish(.reboot) == nil)
