@@ -47,6 +47,9 @@ struct Build: AsyncParsableCommand {
     @Option(help: "Name of the nested root filesystem archive in the initramfs (default rootfs.tar.gz).")
     var nestedName: String?
 
+    @Option(name: .customLong("max-unpacked-size"), help: ArgumentHelp("Refuse a µOS that unpacks to more than SIZE: bytes, or with K, M, G or T (default 8G; a guard against decompression bombs).", valueName: "SIZE"))
+    var maxUnpackedSize: String?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the hybrid ISO to FILE (its manifest beside it).", valueName: "FILE"))
     var output: String?
 
@@ -171,6 +174,9 @@ struct Build: AsyncParsableCommand {
         if packageDirectory == nil, !installNames.isEmpty || allowMissingDependencies {
             throw ValidationError("--install and --allow-missing-deps need --packages DIR")
         }
+        if let maxUnpackedSize, Self.byteCount(maxUnpackedSize) == nil {
+            throw ValidationError("--max-unpacked-size: \"\(maxUnpackedSize)\" is not a size (bytes, or a number with K, M, G or T)")
+        }
         guard ArchiveFilter(rawValue: compressionName).map(RewriteOptions.outerCompressions.contains) == true else {
             throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compressionName))")
         }
@@ -286,8 +292,10 @@ struct Build: AsyncParsableCommand {
                                                   source: try .hostFile(at: installerConfig), permissions: 0o644))
         }
         let source: MicroOSSource = uosTarball.map { .tarball($0) } ?? .initramfs(kernel: kernel!, initramfs: initramfs!)
-        var inputs = MicroOSInputs(source: source, request: request,
-                                   options: RewriteOptions(nestedName: nestedName ?? Initramfs.rootfsName, outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip))
+        var options = RewriteOptions(nestedName: nestedName ?? Initramfs.rootfsName,
+                                     outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip)
+        if let size = maxUnpackedSize.flatMap(Self.byteCount) { options.limits = .total(size) }
+        var inputs = MicroOSInputs(source: source, request: request, options: options)
         if !noInstaller {
             try inputs.inject(try InstallerBundle(executable: try installerExecutable()))
         }
@@ -304,5 +312,21 @@ struct Build: AsyncParsableCommand {
                 + "for a medium that boots the µOS without installing")
         }
         return sibling
+    }
+}
+
+extension Build {
+    /// "8G", "512M", "1048576": bytes, with a binary K, M, G or T suffix; nil for anything else or zero.
+    static func byteCount(_ text: String) -> Int64? {
+        let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var digits = Substring(text.uppercased())
+        var unit: Int64 = 1
+        if let last = digits.last, let scale = units[last] {
+            unit = scale
+            digits = digits.dropLast()
+        }
+        guard let value = Int64(digits), value > 0 else { return nil }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: unit)
+        return overflow ? nil : bytes
     }
 }

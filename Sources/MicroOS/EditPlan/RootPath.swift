@@ -105,9 +105,12 @@ extension RootView {
     ///
     /// - Parameter followingFinal: whether a symlink in the last component is followed too.
     /// - Parameter entry: the path named in errors (what the user or the archive asked for).
+    /// - Parameter asExtracted: resolve as tar extracts the archive into a directory rather than as the kernel
+    ///   inside the root: an absolute link target then leads out of the root (to the extracting system's own
+    ///   `/etc`), so it throws `.escapesRoot` like a `..` that climbs too high.
     /// - Throws: `EditPlanError.escapesRoot` when a link's `..` climbs above the root, `.symlinkLoop` after
     ///   `RootPath.symlinkHopLimit` links, `.notADirectory` when a non-final component is a file.
-    func resolve(_ path: String, followingFinal: Bool, entry: String) throws -> String {
+    func resolve(_ path: String, followingFinal: Bool, entry: String, asExtracted: Bool = false) throws -> String {
         // Pending components, last one on top; each remembers which link (index into `links`) produced it.
         var pending: [(name: Substring, link: Int?)] = path.split(separator: "/").reversed().map { ($0, nil) }
         var links: [(path: String, target: String)] = []
@@ -135,7 +138,10 @@ extension RootView {
                 }
                 let target = node.symlinkTarget ?? ""
                 links.append((candidate, target))
-                if target.hasPrefix("/") { resolved.removeAll() }
+                if target.hasPrefix("/") {
+                    if asExtracted { throw EditPlanError.escapesRoot(entry: entry, link: candidate, target: target) }
+                    resolved.removeAll()
+                }
                 let linkIndex = links.count - 1
                 pending.append(contentsOf: target.split(separator: "/").reversed().map { ($0, linkIndex) })
             case .directory, .symlink:

@@ -138,10 +138,13 @@ public struct RootfsIndex: Sendable {
         try refuseEscape(RootPath.parent(of: path), entry: entry)
     }
 
-    /// Refuses `directory` when reaching it through the symlinks indexed so far leaves the root.
+    /// Refuses `directory` when reaching it through the symlinks indexed so far leaves the root, as tar (GNU
+    /// tar, busybox's at boot) extracts it: through a `..` that climbs too high, or any absolute link target,
+    /// which tar follows to the extracting system's own files. A tree archived by tar never has an entry below
+    /// one of its own symlinks, so only a crafted archive is refused.
     private func refuseEscape(_ directory: String, entry: String) throws {
         do {
-            _ = try resolve(directory, followingFinal: true, entry: entry)
+            _ = try resolve(directory, followingFinal: true, entry: entry, asExtracted: true)
         } catch let error as EditPlanError {
             switch error {
             case .escapesRoot, .symlinkLoop: throw error

@@ -19,6 +19,7 @@ final class InitramfsCpioStream: ByteSource {
     private let checksummed: Bool
     private let chunkSize: Int
     private let retained: Int64
+    private let limit: Int64
     private var chunks: [Chunk] = []
     /// Offset of the next byte handed out.
     private(set) var position: Int64 = 0
@@ -33,8 +34,11 @@ final class InitramfsCpioStream: ByteSource {
 
     /// `retained` bytes before the current position stay available to `rewind(to:)`; `checksummed` keeps a
     /// running CRC32 of the stream (gzip trailers are checked against it).
-    init(_ upstream: any ByteSource, checksummed: Bool = false, chunkSize: Int = 256 << 10, retained: Int64 = 4 << 20) {
+    /// Pulling more than `limit` bytes from upstream throws `LimitReached` (a decompression bomb stops there).
+    init(_ upstream: any ByteSource, checksummed: Bool = false, chunkSize: Int = 256 << 10, retained: Int64 = 4 << 20,
+         limit: Int64 = .max) {
         self.upstream = upstream
+        self.limit = limit
         self.checksummed = checksummed
         self.chunkSize = chunkSize
         self.retained = retained
@@ -99,6 +103,9 @@ final class InitramfsCpioStream: ByteSource {
         return chunk.bytes.withUnsafeBytes { InitramfsCRC32.update(chunk.crcBefore, UnsafeRawBufferPointer(rebasing: $0[0 ..< Int(offset - chunk.start)])) }
     }
 
+    /// The stream went past its limit.
+    struct LimitReached: Error {}
+
     /// Reads the next chunk from upstream; false at its end.
     private func pull() throws -> Bool {
         guard !atEnd else { return false }
@@ -115,6 +122,7 @@ final class InitramfsCpioStream: ByteSource {
             return false
         }
         bytes.removeLast(chunkSize - count)
+        guard Int64(count) <= limit - pulled else { throw LimitReached() }
         let crcBefore = crc
         if checksummed { crc = bytes.withUnsafeBytes { InitramfsCRC32.update(crc, $0) } }
         chunks.append(Chunk(start: pulled, bytes: bytes, crcBefore: crcBefore))

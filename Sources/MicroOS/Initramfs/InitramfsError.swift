@@ -21,6 +21,8 @@ public struct InitramfsError: Error, CustomStringConvertible, Sendable, Equatabl
         case trailingGarbage
         /// An entry's data is larger than the caller's limit.
         case entryTooLarge
+        /// The segments decompress to more than the limit on unpacked size (a decompression bomb).
+        case unpackLimit
         /// The file cannot be opened or read.
         case unreadable
         /// The reader was used out of order (data of an entry that is no longer current).

@@ -35,14 +35,20 @@ public final class InitramfsReader: ByteSource {
     /// File offset where the search for the next segment starts.
     private var position: Int64 = 0
     private var failure: InitramfsError?
+    private let unpackLimit: Int64
+    /// Bytes the segments already closed decompressed to.
+    private var unpacked: Int64 = 0
     /// Counts entries handed out, so a data source can tell that its entry is no longer current.
     private var generation = 0
 
     /// Opens the initramfs at `path`, or the initramfs that is the byte `range` of the file at `path` (an
-    /// initramfs inside an ISO image is one extent of it), called `name` in errors.
+    /// initramfs inside an ISO image is one extent of it), called `name` in errors. Reading stops with
+    /// `.unpackLimit` once the segments have decompressed to more than `unpackLimit` bytes, padding included.
     /// - Throws: `InitramfsError` (`.unreadable`, `.emptyFile`) naming it.
-    public init(path: String, range: Range<Int64>? = nil, name: String? = nil) throws {
+    public init(path: String, range: Range<Int64>? = nil, name: String? = nil,
+                unpackLimit: Int64 = UnpackLimits.standard.totalBytes) throws {
         self.path = name ?? path
+        self.unpackLimit = unpackLimit
         file = try InitramfsFile(path: path, range: range, name: name)
         guard file.size > 0 else {
             throw InitramfsError(.emptyFile, path: self.path, segment: 0, offset: 0,
@@ -152,9 +158,11 @@ public final class InitramfsReader: ByteSource {
                 throw fail(.misalignedArchive, "plain cpio archive at an offset that is not a multiple of 4 "
                                + "(the kernel only looks for one on a 4-byte boundary)")
             }
-            return try InitramfsSegmentCursor(file: file, index: index, offset: offset, compression: .none)
+            return try InitramfsSegmentCursor(file: file, index: index, offset: offset, compression: .none,
+                                              unpackLimit: (unpackLimit, unpacked))
         case .compressed(let filter):
-            return try InitramfsSegmentCursor(file: file, index: index, offset: offset, compression: filter)
+            return try InitramfsSegmentCursor(file: file, index: index, offset: offset, compression: filter,
+                                              unpackLimit: (unpackLimit, unpacked))
         case .oldCpio(let flavour):
             throw fail(.unsupportedCpioFormat, "unsupported cpio flavour: \(flavour); the kernel reads only newc "
                            + "(\"070701\" or \"070702\")")
@@ -178,6 +186,7 @@ public final class InitramfsReader: ByteSource {
             uncompressedLength: extent.uncompressed, paddingAfter: 0))
         warnings.append(contentsOf: cursor.warnings.map { "segment \(cursor.index): \($0)" })
         position = cursor.offset + extent.length
+        unpacked += extent.uncompressed
         self.cursor = nil
     }
 }

@@ -48,21 +48,28 @@ final class InitramfsSegmentCursor {
     private let decompressor: ArchiveReader?
     /// The end of the compressed stream from its framing (zstd, xz, lz4), checked against the decoder's count.
     private let framedEnd: Int64?
+    private let unpackLimit: Int64
+    /// The last entry handed out, and whether its data is being read (else a header is): errors say where.
+    private var lastEntry: (path: String, size: Int64)?
+    private var inData = false
     private var cpio: ArchiveReader?
     private var cpioStart: Int64 = 0
     /// Each archive's start in the stream with the zero run before it and the CRC32 there (gzip member checks).
     private var archiveStarts: [(zerosFrom: Int64, crcAtZeros: UInt32?, start: Int64)] = []
 
-    init(file: InitramfsFile, index: Int, offset: Int64, compression: ArchiveFilter) throws {
+    /// `unpackLimit`: bytes the whole initramfs may decompress to, and how many the segments before this one took.
+    init(file: InitramfsFile, index: Int, offset: Int64, compression: ArchiveFilter,
+         unpackLimit: (total: Int64, before: Int64)) throws {
         self.file = file
         self.index = index
         self.offset = offset
         self.compression = compression
+        self.unpackLimit = unpackLimit.total
         if compression == .none {
             framedEnd = nil
             range = InitramfsFileRange(file, from: offset, to: file.size)
             decompressor = nil
-            stream = InitramfsCpioStream(range)
+            stream = InitramfsCpioStream(range, limit: unpackLimit.total - unpackLimit.before)
             return
         }
         framedEnd = try InitramfsStreamEnd.find(compression, in: file, at: offset, segment: index)
@@ -81,7 +88,7 @@ final class InitramfsSegmentCursor {
                                      + "(filters seen: \(raw.filters.map(\.rawValue)))")
         }
         decompressor = raw
-        stream = InitramfsCpioStream(raw, checksummed: compression == .gzip)
+        stream = InitramfsCpioStream(raw, checksummed: compression == .gzip, limit: unpackLimit.total - unpackLimit.before)
     }
 
     /// The next entry and the index of its archive within the segment, or nil at the end of the segment.
@@ -89,9 +96,12 @@ final class InitramfsSegmentCursor {
         while extent == nil {
             if let cpio {
                 let entry: ArchiveEntry?
+                inData = false
                 do { entry = try cpio.next() } catch { throw cpioError(error) }
                 try collectWarnings()
                 if let entry {
+                    lastEntry = (entry.path, entry.size)
+                    inData = true
                     entryCount += 1
                     return (archiveCount - 1, entry)
                 }
@@ -242,6 +252,11 @@ final class InitramfsSegmentCursor {
 
     private func cpioError(_ failure: any Error) -> InitramfsError {
         if let failure = failure as? InitramfsError { return failure }
+        if failure is InitramfsCpioStream.LimitReached {
+            return error(.unpackLimit, at: stream.pulled, "the initramfs unpacks to more than the \(unpackLimit)-byte "
+                             + "limit on unpacked size (its segments' cpio data and padding, decompressed): a "
+                             + "decompression bomb, or a limit set too low")
+        }
         if let upstream = stream.upstreamFailure {
             return Self.decompressionError(upstream, file: file, index: index, offset: offset, range: range)
         }
@@ -249,8 +264,15 @@ final class InitramfsSegmentCursor {
         let archive = max(archiveCount - 1, 0)
         if stream.atEnd {
             let what = compression == .none ? "the file" : "the decompressed stream"
+            // Where it ended says which header lied: a data size (or name size) past the end of the input.
+            let place = switch (lastEntry, inData) {
+            case (let entry?, true): "in the data of \"\(entry.path)\" (its header declares \(entry.size) bytes)"
+            case (let entry?, false): "in the entry header after \"\(entry.path)\""
+            case (nil, _): "in its first entry header"
+            }
+            let detail = message.hasPrefix("libarchive error") ? "" : ": \(message)"
             return error(.truncatedSegment, at: stream.pulled, "\(what) ends inside cpio archive \(archive) "
-                             + "(\(stream.pulled - cpioStart) bytes after its start): \(message)")
+                             + "(\(stream.pulled - cpioStart) bytes after its start), \(place)\(detail)")
         }
         return error(.corruptArchive, at: cpioStart, "damaged cpio archive \(archive): \(message)")
     }

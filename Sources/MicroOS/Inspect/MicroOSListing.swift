@@ -28,18 +28,25 @@ public struct MicroOSListing: Sendable, Equatable {
     public var nestedPath: String?
 
     /// Reads the whole initramfs (streaming; only digests are kept).
-    /// - Throws: `InitramfsError`, `ArchiveError`.
-    public init(initramfs path: String, nestedName: String = Initramfs.rootfsName) throws {
-        let reader = try InitramfsReader(path: path)
+    /// - Throws: `InitramfsError`, `ArchiveError`, `MicroOSError.unpackLimit` past `limits`.
+    public init(initramfs path: String, nestedName: String = Initramfs.rootfsName,
+                limits: UnpackLimits = .standard) throws {
+        let reader = try InitramfsReader(path: path, unpackLimit: limits.totalBytes)
         var outer = ListingBuilder(hardlinks: .cpio)
         var nested = ListingBuilder(hardlinks: .tar)
         var nestedPath: String?
+        var outerBudget = UnpackBudget(limits, input: path)
         while let item = try reader.next() {
+            try outerBudget.admit(item.entry)
             if Initramfs.normalizedName(item.entry.path) == Initramfs.normalizedName(nestedName), item.entry.kind == .regular {
                 nestedPath = item.entry.path
-                let tar = try ArchiveReader(source: reader.entryData(), name: "\(path):/\(nestedName)",
-                                            mode: .archive([.tarPax]))
-                while let entry = try tar.next() { try nested.add(entry, data: tar) }
+                let name = "\(path):/\(nestedName)"
+                let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
+                var budget = UnpackBudget(limits, input: name)
+                while let entry = try tar.next() {
+                    try budget.admit(entry)
+                    try nested.add(entry, data: tar)
+                }
             } else {
                 try outer.add(item.entry, data: reader)
             }

@@ -87,12 +87,18 @@ extension EditPlanDraft {
         var placedBySource: [String: String] = [:]
         var replaced: [String] = []
         var fileCount = 0
+        // Headers only are read here, and the data skipped: a payload that declares absurd sizes stops at its header.
+        var budget = UnpackBudget(.standard, input: package.path)
         do {
             let reader = try package.payload()
             while let entry = try reader.next() {
+                guard entry.kind.isInjectable else {
+                    throw PackageInjectionError.specialFile(package: package.path, entry: entry.path, kind: entry.kind)
+                }
+                try budget.admit(entry.rootArchiveEntry)
                 try reader.skipData()
                 payloadPaths.append(entry.path)
-                let placed = try placement(of: entry, package: name)
+                let placed = try placement(of: entry, package: package.path)
                 placedBySource[entry.path] = placed
                 if entry.kind == .directory, let existing = view.node(at: placed) {
                     guard existing.kind == .directory else {

@@ -43,6 +43,10 @@ struct PackagePayloadAppender {
             }
             let reader = try archive.payload()
             while let source = try reader.next() {
+                // The plan refused these; a package file changed since then must not slip one in.
+                guard source.kind.isInjectable else {
+                    throw PackageInjectionError.specialFile(package: package.file, entry: source.path, kind: source.kind)
+                }
                 guard let place = planned[source.path] else {
                     guard source.kind == .directory else {
                         throw PackageInjectionError.changedSincePlanned(package: package.file,

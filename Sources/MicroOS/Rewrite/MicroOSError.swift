@@ -10,6 +10,8 @@ public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
     case unbootableCompression(String)
     /// An entry of `input` refused for safety (an unsafe path, a link out of the root).
     case rejected(input: String, reason: EditPlanError)
+    /// `input` unpacks to more than `RewriteOptions.limits` allow (a decompression bomb, or a limit set too low).
+    case unpackLimit(input: String, message: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum MicroOSError: Error, CustomStringConvertible, Sendable, Equatable {
             "\(input): \(entry) is a hard link to \(target), which the edit plan removes"
         case .rejected(let input, let reason):
             "\(input): \(reason)"
+        case .unpackLimit(let input, let message):
+            "\(input): \(message)"
         case .unbootableCompression(let name):
             "an initramfs compressed with \(name) does not boot: the kernel cannot decode it (use gzip, zstd, xz or none)"
         case .output(let path, let message), .tarball(let path, let message):

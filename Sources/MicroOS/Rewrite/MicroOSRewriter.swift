@@ -13,17 +13,22 @@ import XZKit
 public enum MicroOSRewriter {
     static let copyBufferSize = 1 << 20
 
-    /// Streams through the initramfs and the nested archive once, indexing the root filesystem.
-    /// - Throws: `InitramfsError`, `ArchiveError`, `EditPlanError` (an unsafe entry path) or `MicroOSError`.
+    /// Streams through the initramfs and the nested archive once, indexing the root filesystem. Each archive is
+    /// held to `options.limits` header by header, before its data is decompressed.
+    /// - Throws: `InitramfsError`, `ArchiveError`, `EditPlanError` (an unsafe entry path) or `MicroOSError`
+    ///   (`.unpackLimit` naming the archive and the limit it passes).
     public static func scan(initramfs path: String, options: RewriteOptions = RewriteOptions()) throws -> MicroOSScan {
-        try naming(path) { try scanning(try InitramfsReader(path: path), options: options) }
+        try naming(path) { try scanning(try InitramfsReader(path: path, unpackLimit: options.limits.totalBytes), options: options) }
     }
 
     /// Scans the initramfs that is the byte `range` of the file at `path` (the initramfs on an ISO image),
     /// calling it `name` in errors.
     public static func scan(initramfs path: String, range: Range<Int64>, name: String,
                             options: RewriteOptions = RewriteOptions()) throws -> MicroOSScan {
-        try naming(name) { try scanning(try InitramfsReader(path: path, range: range, name: name), options: options) }
+        try naming(name) {
+            try scanning(try InitramfsReader(path: path, range: range, name: name, unpackLimit: options.limits.totalBytes),
+                         options: options)
+        }
     }
 
     /// Runs `body`, turning an entry's rejection into an error that also names the archive it is in.
@@ -44,8 +49,10 @@ public enum MicroOSRewriter {
         var outerEntries = 0
         var outerFileBytes: Int64 = 0
         var outer = RootfsIndex(contentLimit: 0)
+        var outerBudget = UnpackBudget(options.limits, input: path)
         while let item = try reader.next() {
             let entry = item.entry
+            try outerBudget.admit(entry)
             try outer.add(entry)
             if entry.kind == .regular { outerFileBytes += entry.size }
             guard options.isNested(entry.path), entry.kind == .regular else {
@@ -59,12 +66,13 @@ public enum MicroOSRewriter {
             guard nested == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
             let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
             let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
-            nested = try Self.index(tar, path: entry.path, bytes: entry.size, drop: nil, into: &index)
+            nested = try Self.index(tar, name: name, path: entry.path, bytes: entry.size, drop: nil,
+                                    limits: options.limits, into: &index)
         }
         if case .tarball(let tarball) = options.rootfs {
             let tar = try ArchiveReader(path: tarball, mode: .archive([.tarPax]))
-            nested = try Self.index(tar, path: options.nestedName, bytes: fileSize(tarball), drop: UOSTarball.isDropped,
-                                    into: &index)
+            nested = try Self.index(tar, name: tarball, path: options.nestedName, bytes: fileSize(tarball),
+                                    drop: UOSTarball.isDropped, limits: options.limits, into: &index)
             outerFileBytes += nested!.bytes
         }
         guard let nested else {
@@ -75,10 +83,12 @@ public enum MicroOSRewriter {
     }
 
     /// Indexes the root filesystem archive, leaving out what `drop` names.
-    private static func index(_ tar: ArchiveReader, path: String, bytes: Int64, drop: ((String) -> Bool)?,
-                              into index: inout RootfsIndex) throws -> NestedArchiveFacts {
+    private static func index(_ tar: ArchiveReader, name: String, path: String, bytes: Int64, drop: ((String) -> Bool)?,
+                              limits: UnpackLimits, into index: inout RootfsIndex) throws -> NestedArchiveFacts {
         var facts = NestedArchiveFacts(path: path, compression: .none, entries: 0, bytes: bytes, unpackedBytes: 0)
+        var budget = UnpackBudget(limits, input: name)
         while let inner = try tar.next() {
+            try budget.admit(inner)
             let normalized = try RootPath.normalize(inner.path)
             if let drop, drop(normalized) {
                 try tar.skipData()
@@ -120,7 +130,7 @@ public enum MicroOSRewriter {
 
     private static func rewrite(_ path: String, plan: EditPlan, into file: FileSink, options: RewriteOptions,
                                 progress: ((RewriteProgress) -> Void)?) throws -> RewriteReport {
-        let reader = try InitramfsReader(path: path)
+        let reader = try InitramfsReader(path: path, unpackLimit: options.limits.totalBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: copyBufferSize, alignment: 16)
         defer { buffer.deallocate() }
 
@@ -134,8 +144,10 @@ public enum MicroOSRewriter {
         var dropped: [String] = []
         var inputSegment = -1
         var outer = RootfsIndex(contentLimit: 0)
+        var outerBudget = UnpackBudget(options.limits, input: path)
         while let item = try reader.next() {
             let entry = item.entry
+            try outerBudget.admit(entry)
             try outer.add(entry)
             if item.segment != inputSegment {
                 // Each input segment starts a new output segment, so a plain early cpio stays first and plain.
@@ -219,12 +231,14 @@ public enum MicroOSRewriter {
         var prefix: String?
         // The rewrite checks each entry itself, so it is safe without a scan first: paths only (no data).
         var seen = RootfsIndex(contentLimit: 0)
+        var budget = UnpackBudget(options.limits, input: name)
         func report(_ done: Int64) {
             progress?(RewriteProgress(phase: "rewriting \(header.path)", bytesDone: done, bytesTotal: bytes))
         }
 
         var read = 0
         while let inner = try tar.next() {
+            try budget.admit(inner)
             read += 1
             if read % 256 == 0 { report(tar.compressedBytesRead) }
             if pipeline == nil {

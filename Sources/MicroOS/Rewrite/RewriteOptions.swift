@@ -11,13 +11,28 @@ public struct RewriteOptions: Sendable, Codable, Equatable {
     public var nestedLevel: Int?
     /// Where the root filesystem comes from.
     public var rootfs: RootfsSource
+    /// How much reading the µOS may unpack before it stops (a decompression bomb ends there).
+    public var limits: UnpackLimits
 
     public init(nestedName: String = "rootfs.tar.gz", outerCompression: ArchiveFilter = .gzip, nestedLevel: Int? = nil,
-                rootfs: RootfsSource = .nested) {
+                rootfs: RootfsSource = .nested, limits: UnpackLimits = .standard) {
         self.nestedName = nestedName
         self.outerCompression = outerCompression
         self.nestedLevel = nestedLevel
         self.rootfs = rootfs
+        self.limits = limits
+    }
+
+    private enum CodingKeys: String, CodingKey { case nestedName, outerCompression, nestedLevel, rootfs, limits }
+
+    /// Manifests written before the limits existed decode with the standard ones.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(nestedName: try container.decode(String.self, forKey: .nestedName),
+                  outerCompression: try container.decode(ArchiveFilter.self, forKey: .outerCompression),
+                  nestedLevel: try container.decodeIfPresent(Int.self, forKey: .nestedLevel),
+                  rootfs: try container.decode(RootfsSource.self, forKey: .rootfs),
+                  limits: try container.decodeIfPresent(UnpackLimits.self, forKey: .limits) ?? .standard)
     }
 
     /// The compressions the outer archive may take: what the kernel's initramfs unpacker reads. xz is written
@@ -53,4 +68,67 @@ public enum RootfsSource: Sendable, Codable, Equatable {
     /// A µOS image tarball: it becomes the nested archive, without its kernel files and `tmp/`
     /// (what `generate-tink-initramfs.sh` does).
     case tarball(path: String)
+}
+
+/// Bounds on what reading the µOS may unpack: a small input that inflates to terabytes or to millions of
+/// entries (a decompression bomb) stops with an error naming the input and the limit, before the data is
+/// decompressed, instead of running for hours or filling memory.
+public struct UnpackLimits: Sendable, Codable, Equatable {
+    /// Bytes the initramfs's segments may decompress to (padding included), and bytes of file data the root
+    /// filesystem archive may unpack to; each is counted on its own.
+    public var totalBytes: Int64
+    /// Bytes of data one entry of the root filesystem archive may hold.
+    public var entryBytes: Int64
+    /// Entries the initramfs and the root filesystem archive may each hold.
+    public var entries: Int
+
+    public init(totalBytes: Int64, entryBytes: Int64, entries: Int) {
+        self.totalBytes = totalBytes
+        self.entryBytes = entryBytes
+        self.entries = entries
+    }
+
+    /// Far above any µOS (a few hundred MB in some 50,000 entries, unpacked into RAM at boot): 8 GiB in all,
+    /// 2 GiB for one file, a million entries.
+    public static let standard = UnpackLimits(totalBytes: 8 << 30, entryBytes: 2 << 30, entries: 1_000_000)
+
+    /// `standard` with another limit on the total.
+    public static func total(_ bytes: Int64) -> UnpackLimits {
+        var limits = standard
+        limits.totalBytes = bytes
+        limits.entryBytes = min(limits.entryBytes, bytes)
+        return limits
+    }
+}
+
+/// Counts one archive's entries and data against `UnpackLimits` header by header, before any data is read.
+struct UnpackBudget {
+    let limits: UnpackLimits
+    /// The archive, as errors name it.
+    let input: String
+    private(set) var bytes: Int64 = 0
+    private(set) var entries = 0
+
+    init(_ limits: UnpackLimits, input: String) {
+        self.limits = limits
+        self.input = input
+    }
+
+    /// - Throws: `MicroOSError.unpackLimit` naming the archive, the entry and the limit it passes.
+    mutating func admit(_ entry: ArchiveEntry) throws {
+        entries += 1
+        guard entries <= limits.entries else {
+            throw MicroOSError.unpackLimit(input: input, message: "more than \(limits.entries) entries (the limit on "
+                + "entries; the last one read is \(entry.path))")
+        }
+        guard entry.size <= limits.entryBytes else {
+            throw MicroOSError.unpackLimit(input: input, message: "\(entry.path) declares \(entry.size) bytes, more than "
+                + "the \(limits.entryBytes)-byte limit for one entry")
+        }
+        bytes += entry.size
+        guard bytes <= limits.totalBytes else {
+            throw MicroOSError.unpackLimit(input: input, message: "unpacks to more than the \(limits.totalBytes)-byte limit "
+                + "on unpacked size (passed at \(entry.path), \(bytes) bytes)")
+        }
+    }
 }

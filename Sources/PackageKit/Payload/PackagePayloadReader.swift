@@ -22,13 +22,19 @@ public final class PackagePayloadReader: ByteSource {
     private let mapEntry: EntryMapper
     private var failure: PackageError?
     private var finished = false
+    /// The uncompressed payload's size as the package declares it, and who declares it.
+    private let declaredSize: (bytes: Int64, source: String)?
 
     /// Reads `source` as an archive of `format`; `member` names the payload in errors ("payload",
     /// "data.tar.xz"); `mapEntry` completes or checks each entry (RPM adds owner names from its header).
+    /// `declaredSize`: what the payload must unpack to exactly (RPM's ARCHIVESIZE); reading stops as soon as
+    /// it goes past it.
     init(path: String, member: String, source: any ByteSource, format: ArchiveFormat,
-         compression: PackageCompression, mapEntry: @escaping EntryMapper = { entry throws(PackageError) in entry })
+         compression: PackageCompression, declaredSize: (bytes: Int64, source: String)? = nil,
+         mapEntry: @escaping EntryMapper = { entry throws(PackageError) in entry })
         throws(PackageError) {
         self.path = path
+        self.declaredSize = declaredSize
         self.compression = compression
         self.member = member
         self.mapEntry = mapEntry
@@ -48,10 +54,15 @@ public final class PackagePayloadReader: ByteSource {
             while true {
                 let raw: ArchiveEntry?
                 do { raw = try archive.next() } catch { throw Self.translate(error, path: path, member: member) }
+                try checkDeclaredSize(atEnd: raw == nil)
                 guard let raw else {
                     current = nil
                     finished = true
                     return nil
+                }
+                if let declaredSize, raw.size > declaredSize.bytes {
+                    throw PackageError.corrupt(path: self.path, reason: "\(member): \(raw.path) declares \(raw.size) bytes, "
+                        + "more than the whole payload's \(declaredSize.bytes) (\(declaredSize.source))")
                 }
                 guard let path = PackagePath.normalize(raw.path) else {
                     throw PackageError.corrupt(path: self.path, reason: "\(member): unsafe entry path \"\(raw.path)\"")
@@ -86,7 +97,12 @@ public final class PackagePayloadReader: ByteSource {
         if let failure { throw failure }
         if current == nil { return 0 }
         do {
-            return try archive.read(into: buffer)
+            let count = try archive.read(into: buffer)
+            try checkDeclaredSize(atEnd: false)
+            return count
+        } catch let error as PackageError {
+            failure = error
+            throw error
         } catch {
             let failure = Self.translate(error, path: path, member: member)
             self.failure = failure
@@ -121,6 +137,20 @@ public final class PackagePayloadReader: ByteSource {
 
     /// Non-fatal messages libarchive reported while reading.
     public var warnings: [String] { archive.warnings }
+
+    /// The payload may not unpack to more than it declares, and at its end must have unpacked to exactly that.
+    private func checkDeclaredSize(atEnd: Bool) throws(PackageError) {
+        guard let declaredSize else { return }
+        let unpacked = archive.uncompressedBytesRead
+        if unpacked > declaredSize.bytes {
+            throw .corrupt(path: path, reason: "\(member): unpacks to more than the \(declaredSize.bytes) bytes "
+                + "\(declaredSize.source) declares")
+        }
+        if atEnd, unpacked != declaredSize.bytes {
+            throw .corrupt(path: path, reason: "\(member): unpacks to \(unpacked) bytes, but \(declaredSize.source) "
+                + "declares \(declaredSize.bytes)")
+        }
+    }
 
     /// Errors of the archive layer, in the package's terms: a read failure stays one, anything else means the
     /// payload is damaged.

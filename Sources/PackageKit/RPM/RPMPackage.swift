@@ -15,6 +15,8 @@ public struct RPMPackage: Sendable, Hashable {
     public let payloadCompression: PackageCompression
     /// Where the payload starts in the file.
     public let payloadOffset: Int64
+    /// The uncompressed payload's size as the headers declare it (ARCHIVESIZE), checked while it is read.
+    let declaredPayloadSize: Int64?
 
     // rpm's own limits (lib/header.c): the signature header is small, the main header at most 256 MiB.
     static let signatureLimits = (entries: 32, store: 64 << 20)
@@ -37,6 +39,7 @@ public struct RPMPackage: Sendable, Hashable {
         let header = try RPMHeader(file: file, at: mainOffset, role: "main header",
                                    maxEntries: Self.mainLimits.entries, maxStore: Self.mainLimits.store)
         try Self.checkDeclaredSize(signature, file: file, mainOffset: mainOffset)
+        declaredPayloadSize = try Self.declaredPayloadSize(signature: signature, header: header)
 
         self.path = path
         payloadOffset = mainOffset + header.byteCount
@@ -53,6 +56,7 @@ public struct RPMPackage: Sendable, Hashable {
         self.files = files
         self.payloadCompression = payloadCompression
         self.payloadOffset = payloadOffset
+        declaredPayloadSize = nil
     }
 
     /// Streams the payload's files, each completed with the owner names of the header's file list.
@@ -65,7 +69,8 @@ public struct RPMPackage: Sendable, Hashable {
         let path = self.path
         return try PackagePayloadReader(
             path: path, member: "payload", source: PackageFileRange(file, from: payloadOffset, to: file.size),
-            format: .cpioNewc, compression: payloadCompression) { entry throws(PackageError) in
+            format: .cpioNewc, compression: payloadCompression,
+            declaredSize: declaredPayloadSize.map { ($0, "the headers' ARCHIVESIZE") }) { entry throws(PackageError) in
             guard let record = listed[entry.path] else {
                 throw .corrupt(path: path, reason: "payload: \(entry.path) is not in the header's file list")
             }
@@ -79,8 +84,10 @@ public struct RPMPackage: Sendable, Hashable {
         }
     }
 
-    /// The signature's SIZE (or LONGSIZE) is the main header plus payload: a shorter file was cut.
-    private static func checkDeclaredSize(_ signature: RPMHeader, file: PackageFileHandle, mainOffset: Int64) throws(PackageError) {
+    /// The signature's SIZE (or LONGSIZE) is the main header plus payload: a shorter file was cut, a longer one
+    /// carries bytes no signature covers.
+    private static func checkDeclaredSize(_ signature: RPMHeader, file: PackageFileHandle,
+                                          mainOffset: Int64) throws(PackageError) {
         var declared = try signature.integers(tagNumber: RPMSignatureTag.longSize.rawValue, name: "LONGSIZE")?.first
         if declared == nil { declared = try signature.integers(tagNumber: RPMSignatureTag.size.rawValue, name: "SIZE")?.first }
         guard let declared, declared > 0 else { return }
@@ -89,6 +96,30 @@ public struct RPMPackage: Sendable, Hashable {
             throw .truncated(path: file.path, reason: "the signature says the header and payload take \(declared) bytes "
                 + "from byte \(mainOffset), but the file ends after \(file.size)")
         }
+        guard end == file.size else {
+            throw .corrupt(path: file.path, reason: "the signature says the header and payload take \(declared) bytes "
+                + "from byte \(mainOffset), ending at byte \(end), but the file goes on to \(file.size)")
+        }
+    }
+
+    /// The uncompressed payload size: the signature's LONGARCHIVESIZE or PAYLOADSIZE, else the main header's
+    /// (rpm keeps it in one or the other, by version); when both have one they must agree.
+    private static func declaredPayloadSize(signature: RPMHeader, header: RPMHeader) throws(PackageError) -> Int64? {
+        var signed = try signature.integers(tagNumber: RPMSignatureTag.longArchiveSize.rawValue, name: "LONGARCHIVESIZE")?.first
+        if signed == nil {
+            signed = try signature.integers(tagNumber: RPMSignatureTag.payloadSize.rawValue, name: "PAYLOADSIZE")?.first
+        }
+        var main = try header.integers(.longArchiveSize)?.first
+        if main == nil { main = try header.integers(.archiveSize)?.first }
+        if let signed, let main, signed != main {
+            throw .corrupt(path: header.path, reason: "the signature says the payload unpacks to \(signed) bytes, the "
+                + "main header says \(main)")
+        }
+        guard let declared = signed ?? main else { return nil }
+        guard declared >= 0 else {
+            throw .corrupt(path: header.path, reason: "the headers declare a payload of \(declared) bytes")
+        }
+        return declared
     }
 
     private static func payloadCompression(of header: RPMHeader, file: PackageFileHandle,

@@ -24,6 +24,9 @@ enum RPMTag: Int32, CustomStringConvertible {
     case payloadFormat = 1124
     case payloadCompressor = 1125
     case longFileSizes = 5008
+    /// The uncompressed payload's size (older rpm keep it here rather than in the signature).
+    case archiveSize = 1046
+    case longArchiveSize = 271
 
     /// rpm's name for the tag, as `rpm --querytags` lists it.
     var tagName: String {
@@ -52,6 +55,8 @@ enum RPMTag: Int32, CustomStringConvertible {
         case .payloadFormat: "PAYLOADFORMAT"
         case .payloadCompressor: "PAYLOADCOMPRESSOR"
         case .longFileSizes: "LONGFILESIZES"
+        case .archiveSize: "ARCHIVESIZE"
+        case .longArchiveSize: "LONGARCHIVESIZE"
         }
     }
 
@@ -64,6 +69,10 @@ enum RPMSignatureTag: Int32 {
     case size = 1000
     /// The same, 64-bit (packages over 4 GiB).
     case longSize = 270
+    /// Bytes of the uncompressed payload (the cpio archive), 32-bit.
+    case payloadSize = 1007
+    /// The same, 64-bit.
+    case longArchiveSize = 271
 }
 
 /// Bits of RPM's dependency flags (`rpmds.h`, `RPMSENSE_*`).
