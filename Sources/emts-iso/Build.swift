@@ -59,6 +59,9 @@ struct Build: AsyncParsableCommand {
     @Option(name: .customLong("os-image"), help: ArgumentHelp("The EMT OS raw image (.raw.gz, .raw.zst or .raw.xz), carried in the ISO's /images/ with its sha256.", valueName: "FILE"))
     var osImage: String?
 
+    @Option(name: .customLong("user-apps"), help: ArgumentHelp("A directory carried in the ISO as /user-apps/; install-os copies it to the installed system's persistent partition.", valueName: "DIR"))
+    var userApps: String?
+
     @Option(name: .customLong("installer-config"), help: ArgumentHelp("The installer configuration for the medium's writable config partition.", valueName: "FILE"))
     var installerConfig: String?
 
@@ -136,6 +139,7 @@ struct Build: AsyncParsableCommand {
         build.nestedName = build.nestedName ?? file.nestedName
         if build.kernelArguments.isEmpty { build.kernelArguments = file.kargs ?? [] }
         build.osImage = build.osImage ?? file.osImage
+        build.userApps = build.userApps ?? file.userApps
         build.installerConfig = build.installerConfig ?? file.installerConfig
         if build.installer == nil, !build.noInstaller {
             if file.installer == "none" { build.noInstaller = true } else { build.installer = file.installer }
@@ -237,7 +241,8 @@ struct Build: AsyncParsableCommand {
                 let epoch = epoch(fallback: Int64(Date().timeIntervalSince1970))
                 let manifest = try InstallMediumBuild.build(
                     inputs, kernelArguments: try KernelArguments(extras: kernelArguments),
-                    installerConfig: installerConfig, osImage: osImage, secureBoot: try secureBootMode(),
+                    installerConfig: installerConfig, osImage: osImage, userApps: userApps,
+                    secureBoot: try secureBootMode(),
                     epoch: epoch, output: output,
                     tool: "emts-iso \(Release.version)") { console.progress($0) }
                 console.done(manifest)

@@ -15,6 +15,7 @@ import Installer
 /// kargs: [quiet]
 /// os_image: images/emt.raw.gz
 /// installer_config: installer.yaml
+/// user_apps: apps/                     # carried as /user-apps/, copied to the installed persistent partition
 /// installer: bin/install-os              # or `installer: none` for a medium without it
 /// packages: debs/
 /// install: [efibootmgr, gawk, lvm2, net-tools, parted]
@@ -31,7 +32,7 @@ struct BuildSpec: Decodable, Equatable {
     enum Key: String, CodingKey, CaseIterable {
         case kernel, initramfs, uosTarball = "uos_tarball", output, disableUnits = "disable_units", add, compression
         case nestedName = "nested_name", kargs, osImage = "os_image", installerConfig = "installer_config"
-        case installer
+        case installer, userApps = "user_apps"
         case packages, install, allowMissingDeps = "allow_missing_deps", secureBoot = "secure_boot", shim
         case signedGrub = "signed_grub", mokManager = "mok_manager", signKey = "sign_key", signCert = "sign_cert"
         case sourceDateEpoch = "source_date_epoch"
@@ -49,6 +50,7 @@ struct BuildSpec: Decodable, Equatable {
     var osImage: String?
     var installerConfig: String?
     var installer: String?
+    var userApps: String?
     var packages: String?
     var install: [String]?
     var allowMissingDeps: Bool?
@@ -76,6 +78,7 @@ struct BuildSpec: Decodable, Equatable {
         osImage = try container.decodeIfPresent(String.self, forKey: .osImage)
         installerConfig = try container.decodeIfPresent(String.self, forKey: .installerConfig)
         installer = try container.decodeIfPresent(String.self, forKey: .installer)
+        userApps = try container.decodeIfPresent(String.self, forKey: .userApps)
         packages = try container.decodeIfPresent(String.self, forKey: .packages)
         install = try container.decodeIfPresent([String].self, forKey: .install)
         allowMissingDeps = try container.decodeIfPresent(Bool.self, forKey: .allowMissingDeps)
@@ -113,6 +116,7 @@ struct BuildSpec: Decodable, Equatable {
         spec.output = resolve(spec.output)
         spec.osImage = resolve(spec.osImage)
         spec.installerConfig = resolve(spec.installerConfig)
+        spec.userApps = resolve(spec.userApps)
         if spec.installer != "none" { spec.installer = resolve(spec.installer) }
         spec.packages = resolve(spec.packages)
         spec.shim = resolve(spec.shim)

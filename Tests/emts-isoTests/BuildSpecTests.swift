@@ -23,6 +23,7 @@ import Testing
             kargs: [quiet]
             packages: debs
             install: [parted]
+            user_apps: apps
             secure_boot: sign
             sign_key: keys/db.key
             sign_cert: keys/db.pem
@@ -36,6 +37,7 @@ import Testing
             #expect(spec.output == directory + "/out/emt-s.iso")
             #expect(spec.add == [directory + "/release/files/motd:/etc/motd"])
             #expect(spec.packages == directory + "/release/debs" && spec.install == ["parted"])
+            #expect(spec.userApps == directory + "/release/apps")
             #expect(spec.signKey == directory + "/release/keys/db.key" && spec.sourceDateEpoch == 1_700_000_000)
 
             let build = try Build.parse(["--spec", path, "--compression", "xz", "--karg", "loglevel=3",
@@ -46,6 +48,7 @@ import Testing
             #expect(build.kernel == directory + "/release/uos/vmlinuz", "the spec fills the rest")
             #expect(build.disableUnits == ["caddy.service"] && build.secureBoot == "sign")
             #expect(build.installNames == ["parted"] && build.packageDirectory == directory + "/release/debs")
+            #expect(build.userApps == directory + "/release/apps")
             if ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"] == nil {
                 #expect(build.epoch(fallback: 0) == 1_700_000_000)
             }
