@@ -117,7 +117,8 @@ public struct MachineSpec: Sendable {
             case .usb:
                 args += ["-device", "qemu-xhci,id=xhci",
                          "-drive", "if=none,id=medium,format=raw,file=\(image.path)\(overlay)",
-                         "-device", "usb-storage,bus=xhci.0,drive=medium,removable=on,serial=EMTS-MEDIUM,bootindex=0"]
+                         "-device", "usb-storage,id=\(MachineMonitor.mediumDevice),bus=xhci.0,drive=medium,removable=on,"
+                            + "serial=EMTS-MEDIUM,bootindex=0"]
             case .disk:
                 args += ["-drive", "if=none,id=medium,format=raw,file=\(image.path)\(overlay)",
                          "-device", "virtio-blk-pci,drive=medium,serial=EMTS-MEDIUM,bootindex=0"]
