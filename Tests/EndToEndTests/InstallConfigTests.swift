@@ -94,10 +94,8 @@ import Testing
         let install = try await BootRunner().boot(
             MachineSpec(firmware: .uefi, source: .medium(image: iso, media: .usb, writable: true), disks: [disk, extra],
                         network: true, variableStore: vars),
-            expecting: BootExpectation(
-                markers: ["EMT-S is installed on /dev/", "reboot: Restarting system"],
-                failures: BootExpectation.knownFailures + ["Failed to start install-os"],
-                overallTimeout: .seconds(1200), silenceTimeout: .seconds(180)),
+            expecting: .installRun(["EMT-S is installed on /dev/", "reboot: Restarting system"],
+                                   overall: .seconds(1200), silence: .seconds(180)),
             accelerator: accel.accelerator, log: work.appendingPathComponent("install.log"))
         print("install with configuration: \(install.summary)")
         #expect(install.passed, "\(install.summary)")

@@ -67,10 +67,8 @@ import Testing
         let install = try await BootRunner().boot(
             MachineSpec(firmware: .uefi, source: .medium(image: medium.iso, media: installCase.media, writable: false),
                         disks: disks, variableStore: vars),
-            expecting: BootExpectation(
-                markers: ["EMT-S is installed on /dev/", "UEFI boot entry", "reboot: Restarting system"],
-                failures: BootExpectation.knownFailures + ["Failed to start install-os", "EMTS-AGENT-STARTED"],
-                overallTimeout: .seconds(900), silenceTimeout: .seconds(120)),
+            expecting: .installRun(["EMT-S is installed on /dev/", "UEFI boot entry", "reboot: Restarting system"],
+                                   alsoFailing: ["EMTS-AGENT-STARTED"]),
             accelerator: accel.accelerator, log: work.appendingPathComponent("install.log"))
         print("install (\(installCase.testDescription)): \(install.summary)")
         #expect(install.passed, "\(install.summary)")
@@ -164,6 +162,16 @@ struct OSImageFixture: Sendable {
 }
 
 /// A console log as text (firmware output is not always valid UTF-8).
+extension BootExpectation {
+    /// A boot of the install medium in which install-os runs: `markers` must appear; the known failures,
+    /// install-os's unit failing and `alsoFailing` fail it.
+    static func installRun(_ markers: [String], alsoFailing: [String] = [], overall: Duration = .seconds(900),
+                           silence: Duration = .seconds(120)) -> BootExpectation {
+        BootExpectation(markers: markers, failures: knownFailures + ["Failed to start install-os"] + alsoFailing,
+                        overallTimeout: overall, silenceTimeout: silence)
+    }
+}
+
 func consoleText(_ log: URL) throws -> String {
     String(decoding: try Data(contentsOf: log), as: UTF8.self)
 }
