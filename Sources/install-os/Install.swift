@@ -44,6 +44,10 @@ struct Install: ParsableCommand {
                 return
             }
             log.record("plan:\n" + plan.description)
+            // The progress lines own the consoles while the image is written: systemd's spinner waits.
+            let statusDisplay = SystemdStatusDisplay(paths: options.environment().paths)
+            statusDisplay?.pause()
+            defer { statusDisplay?.resume() }
             let style: ProgressReporter.Style = console.isTerminal
                 ? .redraw : .lines(interval: Double(plan.config.progressIntervalSeconds))
             _ = try installation.install(plan, progressStyle: style) { console.redraw($0) }
