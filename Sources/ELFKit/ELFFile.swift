@@ -44,6 +44,9 @@ public struct ELFFile: Sendable {
     let hasBothSearchPaths: Bool
     /// `DT_VERNEED`.
     public let versionNeeds: [VersionNeed]
+    /// The symbol versions the object defines (`DT_VERDEF`), without its base entry (its own soname):
+    /// `GLIBC_2.2.5` ... `GLIBC_2.36` for glibc's `libc.so.6`.
+    public let versionDefinitions: [String]
 
     /// A statically linked executable needs no loader and no libraries.
     public var isDynamic: Bool { interpreter != nil || !needed.isEmpty || kind == .sharedObject }
@@ -120,6 +123,7 @@ public struct ELFFile: Sendable {
             searchPathTagOffset = nil
             hasBothSearchPaths = false
             versionNeeds = []
+            versionDefinitions = []
             return
         }
         var neededOffsets: [UInt64] = []
@@ -132,6 +136,8 @@ public struct ELFFile: Sendable {
         var rpathTag: Int?
         var verneed: UInt64?
         var verneedCount: UInt64 = 0
+        var verdef: UInt64?
+        var verdefCount: UInt64 = 0
         var entry = 0
         while entry + 16 <= dynamic.size {
             let tag = try reader.u64(dynamic.offset + entry)
@@ -145,12 +151,14 @@ public struct ELFFile: Sendable {
             case 14: soname = value
             case 15: rpath = value; rpathTag = dynamic.offset + entry - 16
             case 29: runpath = value; runpathTag = dynamic.offset + entry - 16
+            case 0x6fff_fffc: verdef = value
+            case 0x6fff_fffd: verdefCount = value
             case 0x6fff_fffe: verneed = value
             case 0x6fff_ffff: verneedCount = value
             default: break
             }
         }
-        guard neededOffsets.isEmpty && soname == nil && runpath == nil && rpath == nil && verneed == nil
+        guard neededOffsets.isEmpty && soname == nil && runpath == nil && rpath == nil && verneed == nil && verdef == nil
             || (strtab != nil && strsz != nil) else {
             throw reader.fail("has dynamic entries but no string table")
         }
@@ -201,6 +209,30 @@ public struct ELFFile: Sendable {
             }
         }
         versionNeeds = needs
+
+        // Elf64_Verdef: vd_version, vd_flags, vd_ndx, vd_cnt (16 bits each), vd_hash, vd_aux, vd_next (32 bits);
+        // its first Elf64_Verdaux (vda_name, vda_next) names the version. VER_FLG_BASE (1) marks the file's own.
+        var definitions: [String] = []
+        if let verdef, verdefCount > 0 {
+            guard verdefCount <= 4096 else { throw reader.fail("claims \(verdefCount) version definitions") }
+            var record = try fileOffset(verdef, "version definitions")
+            for _ in 0..<verdefCount {
+                let flags = try reader.u16(record + 2)
+                let aux = record + Int(try reader.u32(record + 12))
+                if flags & 1 == 0 { definitions.append(try string(UInt64(try reader.u32(aux)))) }
+                let next = Int(try reader.u32(record + 16))
+                if next == 0 { break }
+                record += next
+            }
+        }
+        versionDefinitions = definitions
+    }
+
+    /// The newest `GLIBC_x.y` version this object defines (glibc's `libc.so.6`), as `GLIBC_2.36`; `nil` when
+    /// it defines none.
+    public var newestGlibcDefinition: String? {
+        versionDefinitions.compactMap { name in LibraryClosure.glibcVersion(name).map { (name, $0) } }
+            .max { $0.1.lexicographicallyPrecedes($1.1) }?.0
     }
 
     /// Bytes to replace in the file so that the loader searches `newValue` (typically `$ORIGIN`) for this

@@ -72,7 +72,7 @@ public struct LibraryClosure: Sendable {
     }
 
     /// `GLIBC_2.34` -> [2, 34]; `GLIBC_PRIVATE` and the like -> nil.
-    static func glibcVersion(_ name: String) -> [Int]? {
+    public static func glibcVersion(_ name: String) -> [Int]? {
         guard name.hasPrefix("GLIBC_") else { return nil }
         let parts = name.dropFirst(6).split(separator: ".").map { Int($0) }
         guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }

@@ -164,4 +164,28 @@ private func run(_ tool: String, _ arguments: [String], environment: [String: St
         for index in 32..<40 { hugeOffset[index] = 0xff } // e_phoff
         #expect(throws: ELFError.self) { try ELFFile(path: "phoff", bytes: hugeOffset) }
     }
+
+    @Test func readsVersionDefinitions() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("elfkit-verdef-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent("v.c"), script = directory.appendingPathComponent("v.map")
+        try "int one(void) { return 1; }\nint two(void) { return 2; }\n".write(to: source, atomically: true, encoding: .utf8)
+        try "TEST_1.0 { global: one; local: *; };\nTEST_2.0 { global: two; } TEST_1.0;\n"
+            .write(to: script, atomically: true, encoding: .utf8)
+        let library = directory.appendingPathComponent("libv.so.1").path
+        try run(compiler, ["-shared", "-fPIC", "-Wl,-soname,libv.so.1", "-Wl,--version-script," + script.path,
+                           "-o", library, source.path])
+        let file = try ELFFile(path: library)
+        #expect(file.versionDefinitions == ["TEST_1.0", "TEST_2.0"], "the base entry (the soname) is left out")
+        #expect(file.newestGlibcDefinition == nil)
+
+        // This machine's glibc defines its own version last: the one getconf reports.
+        let libc = ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"].first { FileManager.default.fileExists(atPath: $0) }
+        let glibc = try #require(libc, "no libc.so.6 on this machine")
+        let version = try run("/usr/bin/getconf", ["GNU_LIBC_VERSION"]).split(separator: " ").last.map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try ELFFile(path: glibc).newestGlibcDefinition == version.map { "GLIBC_" + $0 })
+    }
 }

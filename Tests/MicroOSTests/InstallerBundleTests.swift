@@ -1,3 +1,4 @@
+import ELFKit
 import Foundation
 @testable import MicroOS
 import Testing
@@ -54,6 +55,42 @@ private let builtInstaller = URL(fileURLWithPath: "/proc/self/exe").resolvingSym
         }
         #expect { try InstallerBundle(executable: "/nonexistent/install-os") } throws: { error in
             "\(error)".contains("/nonexistent/install-os") && "\(error)".contains("cannot be read")
+        }
+    }
+
+    /// The µOS's glibc (its libc.so.6's newest version definition) must be at least what install-os needs:
+    /// a µOS with this machine's libc passes for a bundle needing GLIBC_2.17 and is refused for GLIBC_2.99.
+    @Test(arguments: ["usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib64/libc.so.6"])
+    func theMicroOSGlibcMustBeNewEnough(libcPath: String) throws {
+        let hostLibc = try #require(["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64/libc.so.6"]
+            .first { FileManager.default.fileExists(atPath: $0) })
+        let libc = Array(try Data(contentsOf: URL(fileURLWithPath: hostLibc)))
+        let provided = try #require(try ELFFile(path: hostLibc).newestGlibcDefinition)
+        let time = MicroOSTree.time
+        var tree = MicroOSTree.files()
+        var directory = "."
+        for component in libcPath.split(separator: "/").dropLast() {
+            directory += "/" + component
+            if !tree.contains(where: { $0.entry.path == directory }) { tree.append((.directory(directory, mtime: time), [])) }
+        }
+        tree.append((.file("./" + libcPath, size: Int64(libc.count), permissions: 0o755, mtime: time), libc))
+        let scratch = try InitramfsScratch()
+        let input = try MicroOSImage(rootfs: tree).write("in.img", in: scratch)
+        let kernel = try RewriteSupport.kernel(in: scratch)
+        let bundle = try InstallerBundle(executable: builtInstaller)
+
+        func plan(requiring glibc: String) throws -> MicroOSPlan {
+            var inputs = RewriteSupport.inputs(kernel: kernel, initramfs: input)
+            var record = bundle.record
+            record.requiredGlibc = glibc
+            inputs.installer = record
+            return try MicroOSBuild.plan(inputs)
+        }
+        #expect(try plan(requiring: "GLIBC_2.17").installer?.microOSGlibc == provided)
+        #expect {
+            try plan(requiring: "GLIBC_2.99")
+        } throws: { error in
+            "\(error)".contains("needs GLIBC_2.99, but the µOS's glibc (/\(libcPath)) provides only up to \(provided)")
         }
     }
 }

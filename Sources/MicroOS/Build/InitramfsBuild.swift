@@ -49,6 +49,8 @@ public struct MicroOSPlan: Sendable {
     public var options: RewriteOptions
     /// Copies taken out of a µOS tarball; `discard()` deletes them.
     public var bootFiles: UOSBootFiles?
+    /// The injected install-os, with the µOS's glibc as checked against it.
+    public var installer: InstallerBundle.Record?
 
     /// Deletes the temporary copies a tarball input needed. Call when done with the plan.
     public func discard() { bootFiles?.remove() }
@@ -98,8 +100,13 @@ public enum MicroOSBuild {
             let kernel = try KernelImage.inspect(path: kernelPath)
             let scan = try MicroOSRewriter.scan(initramfs: initramfsPath, options: options)
             let edits = try EditPlan.resolve(inputs.request, against: scan.index)
+            var installer = inputs.installer
+            if let record = installer {
+                installer?.microOSGlibc = try InstallerBundle.checkGlibc(record, against: scan.index)
+            }
             return MicroOSPlan(kernel: kernel, scan: scan, edits: edits, kernelPath: kernelPath,
-                               initramfsPath: initramfsPath, options: options, bootFiles: bootFiles)
+                               initramfsPath: initramfsPath, options: options, bootFiles: bootFiles,
+                               installer: installer)
         } catch {
             bootFiles?.remove()
             throw error
@@ -122,7 +129,7 @@ public enum MicroOSBuild {
             try copyFile(plan.kernelPath, to: kernelPath)
             written.append(kernelPath)
             let manifest = MicroOSManifest(
-                tool: tool, kernel: plan.kernel, request: inputs.request, installer: inputs.installer, plan: plan.edits,
+                tool: tool, kernel: plan.kernel, request: inputs.request, installer: plan.installer, plan: plan.edits,
                 rewrite: report,
                 outputs: [try describe(kernelPath, as: "vmlinuz"), try describe(initramfsPath, as: "initramfs.img")])
             let encoder = JSONEncoder()

@@ -74,9 +74,16 @@ public struct RootfsIndex: Sendable {
 
     /// Files whose whole contents the scan keeps, by path prefix, with a size limit each: the records emts-iso
     /// writes into the µOS (`/etc/emts/`, `/usr/share/emts/`) and dpkg's database, which inspection and package
-    /// injection read. Larger files are indexed without contents.
+    /// injection read, and glibc's `libc.so.6` (its version definitions say which install-os can run). Larger
+    /// files are indexed without contents.
     public static let keptFiles: [(prefix: String, limit: Int64)] = [
         ("etc/emts/", 1 << 20), ("usr/share/emts/", 1 << 20), ("var/lib/dpkg/status", 64 << 20),
+    ] + glibcPaths.map { ($0, 16 << 20) }
+
+    /// Where a root keeps glibc's `libc.so.6`: RPM distributions (Azure Linux, Fedora) and Debian, merged /usr
+    /// or not.
+    public static let glibcPaths = [
+        "usr/lib64/libc.so.6", "lib64/libc.so.6", "usr/lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libc.so.6",
     ]
 
     public init(contentLimit: Int = RootfsIndex.defaultContentLimit) {

@@ -29,6 +29,8 @@ public struct InstallerBundle: Sendable {
         public var libraries: [Library]
         /// The highest glibc symbol version the bundle needs (`GLIBC_2.34`): the µOS's glibc must be this or newer.
         public var requiredGlibc: String?
+        /// The newest glibc version the µOS's `libc.so.6` defines, as the build found it (`nil`: not found).
+        public var microOSGlibc: String?
         /// Executable plus libraries.
         public var bytes: Int64
     }
@@ -125,6 +127,8 @@ public struct InstallerBundle: Sendable {
 public enum InstallerBundleError: Error, Sendable, CustomStringConvertible {
     case executable(path: String, problem: String)
     case unitMissing
+    /// The µOS's glibc is older than the one install-os was linked against: it would not start on the medium.
+    case glibcTooOld(executable: String, required: String, library: String, provided: String)
 
     public var description: String {
         switch self {
@@ -132,6 +136,27 @@ public enum InstallerBundleError: Error, Sendable, CustomStringConvertible {
             problem.hasPrefix(path) ? "install-os \(problem)" : "install-os \(path): \(problem)"
         case .unitMissing:
             "\(MicroOSFacts.installerUnit) is missing from emts-iso's resources (the build is incomplete)"
+        case .glibcTooOld(let executable, let required, let library, let provided):
+            "install-os \(executable) needs \(required), but the µOS's glibc (/\(library)) provides only up to "
+                + "\(provided): it would not start on the medium; build install-os on a system whose glibc is not "
+                + "newer than the µOS's"
         }
+    }
+}
+
+extension InstallerBundle {
+    /// The µOS's glibc against what the bundle needs: the newest `GLIBC_x.y` its `libc.so.6` (kept by the scan)
+    /// defines, or `nil` when the root has no `libc.so.6` the scan knows (nothing is checked then).
+    /// - Throws: `InstallerBundleError.glibcTooOld` when that is older than `record.requiredGlibc`.
+    public static func checkGlibc(_ record: Record, against index: RootfsIndex) throws(InstallerBundleError) -> String? {
+        guard let (path, bytes) = RootfsIndex.glibcPaths.lazy.compactMap({ path in index.keptContents(of: path).map { (path, $0) } }).first,
+              let provided = try? ELFFile(path: "/" + path, bytes: Data(bytes)).newestGlibcDefinition else {
+            return nil
+        }
+        if let required = record.requiredGlibc, let need = LibraryClosure.glibcVersion(required),
+           let have = LibraryClosure.glibcVersion(provided), have.lexicographicallyPrecedes(need) {
+            throw .glibcTooOld(executable: record.executable, required: required, library: path, provided: provided)
+        }
+        return provided
     }
 }
