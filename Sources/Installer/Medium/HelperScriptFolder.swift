@@ -33,6 +33,10 @@ enum HelperScriptFolder {
             guard info.st_mode & S_IFMT == S_IFREG else {
                 throw .unreadable(file: shown, reason: "not a regular file (helper scripts are plain files)")
             }
+            // The name goes into /etc/cloud/ and into a runcmd line: no blanks or control characters.
+            guard Validation.isToken(name) else {
+                throw .unreadable(file: shown, reason: "a helper script's name may not contain blanks or control characters")
+            }
             guard Int(info.st_size) <= maximumBytes else {
                 throw .unreadable(file: shown, reason: "\(info.st_size) bytes; a helper script may have at most "
                                   + "\(maximumBytes) bytes")

@@ -39,6 +39,13 @@ import Testing
                 "\(error)".contains("big.sh") && "\(error)".contains("at most \(HelperScriptFolder.maximumBytes) bytes")
             }
             #expect(try HelperScriptFolder.read(directory.path + "/none", shownAs: "none") == [])
+            try FileManager.default.removeItem(atPath: folder + "/big.sh")
+            try writeText("#!/bin/sh\n", to: folder + "/my script.sh")
+            #expect {
+                try HelperScriptFolder.read(folder, shownAs: "/etc/emts/cloud-scripts")
+            } throws: { error in
+                "\(error)".contains("my script.sh") && "\(error)".contains("blanks")
+            }
         }
     }
 
