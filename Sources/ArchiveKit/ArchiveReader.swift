@@ -58,6 +58,7 @@ public final class ArchiveReader: ByteSource {
     private init(input: String, mode: Mode, context: SourceContext? = nil, open: (OpaquePointer) -> Int32) throws {
         self.input = input
         self.sourceContext = context
+        _ = ArchiveLocale.ensured
         guard let handle = archive_read_new() else {
             throw ArchiveError(operation: "opening", input: input, message: "out of memory")
         }

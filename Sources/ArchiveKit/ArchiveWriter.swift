@@ -40,6 +40,7 @@ public final class ArchiveWriter {
                  context: SinkContext? = nil, open: (OpaquePointer) -> Int32) throws {
         self.output = output
         self.sinkContext = context
+        _ = ArchiveLocale.ensured
         guard let handle = archive_write_new(), let entry = archive_entry_new() else {
             throw ArchiveError(operation: "opening", input: output, message: "out of memory")
         }

@@ -63,6 +63,32 @@ func writeSample(format: ArchiveFormat, filter: ArchiveFilter = .none, to sink: 
 }
 
 @Suite struct ArchiveRoundTripTests {
+    /// Names beyond ASCII, as Debian's ca-certificates ships one: in the "C" locale libarchive could not convert
+    /// them and its newc writer crashed (strlen of a NULL name); they must come back byte for byte.
+    @Test(arguments: [ArchiveFormat.cpioNewc, .tarPax, .tarGNU, .tarUstar])
+    func namesBeyondASCIISurvive(format: ArchiveFormat) throws {
+        let certificate = "usr/share/ca-certificates/mozilla/NetLock_Arany_=Class_Gold=_Főtanúsítvány.crt"
+        let time = ArchiveTime(seconds: 1_700_000_000)
+        let entries: [(ArchiveEntry, [UInt8])] = [
+            (.file(certificate, size: 0, mtime: time), Array("cert\n".utf8)),
+            (.symlink("etc/ssl/certs/Főtanúsítvány.pem", target: "/" + certificate, mtime: time), []),
+            (.directory("srv/データ", mtime: time), []),
+        ]
+        let sink = MemorySink()
+        let writer = try ArchiveWriter(sink: sink, name: "names.\(format.rawValue)", format: format)
+        for (entry, data) in entries {
+            var header = entry
+            header.size = Int64(data.count)
+            try writer.writeHeader(header)
+            if !data.isEmpty { try data.withUnsafeBytes { try writer.write($0) } }
+        }
+        try writer.close()
+        let back = try readAll(try ArchiveReader(bytes: sink.bytes, name: "names.\(format.rawValue)"))
+        #expect(back.map(\.entry.path) == entries.map(\.0.path))
+        #expect(back[1].entry.symlinkTarget == "/" + certificate)
+        #expect(back[0].data == Array("cert\n".utf8))
+    }
+
     @Test(arguments: [ArchiveFormat.cpioNewc, .tarPax])
     func everyEntrySurvives(format: ArchiveFormat) throws {
         let sink = MemorySink()
