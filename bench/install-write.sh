@@ -24,15 +24,15 @@
 set -Eeuo pipefail
 umask 022
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=install-write.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 RUNS=${RUNS:-3}
 STAGE_MB=${STAGE_MB:-560}
 EXTRA_DD=${EXTRA_DD:-1}
 SCRATCH_PATH=${SCRATCH_PATH:-$ROOT/.build-bench}
 KEEP=${KEEP:-0}
-
-log() { printf 'install-write.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 if [[ ! -x /usr/bin/time ]]; then
 	[[ $(id -u) == 0 ]] && command -v apt-get >/dev/null || die "/usr/bin/time (GNU time) is required: apt-get install time"
@@ -46,16 +46,12 @@ cleanup() { if [[ $KEEP == 1 ]]; then log "kept $work"; else rm -rf -- "$work"; 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-size() { stat -c %s -- "$1"; }
 allocated() { du -B1 -- "$1" | cut -f1; }
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-max() { sort -g | tail -1; }
 
 # --- the release build -------------------------------------------------------------------------------------------
 log "release build of install-os ($SCRATCH_PATH)"
-(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH_PATH" --product install-os >&2)
-bin=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH_PATH" --show-bin-path)/install-os
+release_build install-os
+bin=$BIN_DIR/install-os
 [[ -x $bin ]] || die "no install-os binary at $bin"
 
 # --- the image ---------------------------------------------------------------------------------------------------
@@ -140,19 +136,6 @@ if [[ -w /proc/sys/vm/drop_caches ]] && { sync; echo 3 >/proc/sys/vm/drop_caches
 [[ $can_drop == 1 ]] || log "cannot drop the page cache (not root?): runs after the first read the image from the cache"
 drop_caches() { sync; [[ $can_drop == 0 ]] || echo 3 >/proc/sys/vm/drop_caches; }
 
-# Fields from GNU time -v: wall seconds, user+sys seconds, peak RSS in KiB.
-parse_time() {
-	awk -F': ' '
-		/Elapsed \(wall clock\) time/ {
-			n = split($2, t, ":"); wall = 0
-			for (i = 1; i <= n; i++) wall = wall * 60 + t[i]
-		}
-		/User time \(seconds\)/ { cpu += $2 }
-		/System time \(seconds\)/ { cpu += $2 }
-		/Maximum resident set size \(kbytes\)/ { rss = $2 }
-		END { printf "%.2f %.2f %d\n", wall, cpu, rss }' "$1"
-}
-
 target=$work/target.raw
 fresh_target() {
 	rm -f -- "$target"
@@ -224,8 +207,8 @@ declare -A rate
 printf '\n%-11s | %12s | %9s | %12s | %13s | %s\n' method "wall s (med)" "MB/s" "CPU s (med)" "peak RSS MB" "identical to raw"
 printf '%s\n' "------------+--------------+-----------+--------------+---------------+-----------------"
 for method in "${methods[@]}"; do
-	wall=$(tr ' ' '\n' <<<"${walls[$method]}" | grep . | median)
-	cpu=$(tr ' ' '\n' <<<"${cpus[$method]}" | grep . | median)
+	wall=$(tr ' ' '\n' <<<"${walls[$method]}" | grep . | median 3)
+	cpu=$(tr ' ' '\n' <<<"${cpus[$method]}" | grep . | median 3)
 	rss=$(tr ' ' '\n' <<<"${rsss[$method]}" | grep . | max)
 	rate[$method]=$(awk -v b="$raw_bytes" -v s="$wall" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }')
 	printf '%-11s | %12.2f | %9s | %12.2f | %13.1f | %s\n' "$method" "$wall" "${rate[$method]}" "$cpu" \

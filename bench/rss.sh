@@ -16,14 +16,14 @@
 set -Eeuo pipefail
 umask 022
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_NAME=rss.sh
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 RUNS=${RUNS:-3}
 SCALE=${SCALE:-3}
 BULK_FILES=${BULK_FILES:-6}
 SCRATCH_PATH=${SCRATCH_PATH:-$ROOT/.build-bench-release}
-
-log() { printf 'rss.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 [[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) is required: apt-get install time"
 command -v jq >/dev/null || die "jq is required: apt-get install jq"
@@ -40,11 +40,10 @@ small=$dir/initramfs-gzip.img
 [[ -f $kernel && -f $small ]] || die "test bed $dir lacks vmlinuz or initramfs-gzip.img"
 
 log "release build of emts-iso ($SCRATCH_PATH)"
-(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH_PATH" --product emts-iso >&2)
-bin=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH_PATH" --show-bin-path)/emts-iso
+release_build emts-iso
+bin=$BIN_DIR/emts-iso
 [[ -x $bin ]] || die "no emts-iso binary at $bin"
 
-size() { stat -c %s -- "$1"; }
 # The nested archive's compressed size in the build's input, from its manifest.
 nested_in() { jq -r '.rewrite.nestedIn.bytes' "$1/manifest.json"; }
 
@@ -69,23 +68,6 @@ rm -rf -- "$work/bulk"
 large=$work/large/initramfs.img
 
 # --- the runs ----------------------------------------------------------------------------------------------------
-# Fields from GNU time -v: wall seconds, user+sys seconds, peak RSS in KiB.
-parse_time() {
-	awk -F': ' '
-		/Elapsed \(wall clock\) time/ {
-			n = split($2, t, ":"); wall = 0
-			for (i = 1; i <= n; i++) wall = wall * 60 + t[i]
-		}
-		/User time \(seconds\)/ { cpu += $2 }
-		/System time \(seconds\)/ { cpu += $2 }
-		/Maximum resident set size \(kbytes\)/ { rss = $2 }
-		END { printf "%.2f %.2f %d\n", wall, cpu, rss }' "$1"
-}
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-max() { sort -g | tail -1; }
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
-
 rows=()
 for label in small large; do
 	input=${!label}
