@@ -22,6 +22,8 @@ let package = Package(
     products: [
         .executable(name: "emts-iso", targets: ["emts-iso"]),
         .executable(name: "install-os", targets: ["install-os"]),
+        // The parsers, for the libFuzzer targets of the separate fuzz/ package.
+        .library(name: "EMTSKits", targets: ["ArchiveKit", "MicroOS", "PackageKit", "ISOKit", "InstallMedium", "Installer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
