@@ -168,6 +168,7 @@ final class InitramfsSegmentCursor {
                             + "offset \(alignedTo), not a multiple of 4 (the kernel rejects it)")
         }
         archiveStarts.append((zerosFrom, crcAtZeros, start))
+        stream.expectArchive(at: start)
         let name = "\(file.path) segment \(index) archive \(archiveCount)"
         do {
             cpio = try ArchiveReader(source: stream, name: name, mode: .archive([.cpioNewc]), bufferSize: 256 << 10)
@@ -252,6 +253,9 @@ final class InitramfsSegmentCursor {
 
     private func cpioError(_ failure: any Error) -> InitramfsError {
         if let failure = failure as? InitramfsError { return failure }
+        if let oversized = failure as? NewcHeaderCheck.Oversized {
+            return error(.corruptArchive, at: cpioStart, "damaged cpio archive \(max(archiveCount - 1, 0)): \(oversized)")
+        }
         if failure is InitramfsCpioStream.LimitReached {
             return error(.unpackLimit, at: stream.pulled, "the initramfs unpacks to more than the \(unpackLimit)-byte "
                              + "limit on unpacked size (its segments' cpio data and padding, decompressed): a "
