@@ -25,8 +25,9 @@ let package = Package(
         .package(name: "emts-iso", path: ".."),
     ],
     targets: [
-        // The input as a file (the readers open paths), a tiny newc cpio writer for wrapping inputs.
-        .target(name: "FuzzSupport"),
+        // The input as a file (the readers open paths), a tiny newc cpio writer for wrapping inputs, and what
+        // the package targets share (metadata touched, payload drained).
+        .target(name: "FuzzSupport", dependencies: [.product(name: "EMTSKits", package: "emts-iso")]),
         // 1. initramfs segments: concatenated newc cpio archives, plain or compressed, zero padding.
         fuzzTarget("FuzzInitramfs", ["EMTSKits"]),
         // 2. the nested root filesystem archive (tar, compressed or not) as the editor scans, indexes, plans,
