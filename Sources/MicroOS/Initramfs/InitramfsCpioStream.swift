@@ -50,21 +50,12 @@ final class InitramfsCpioStream: ByteSource {
         let chunk = chunks[index]
         let from = Int(position - chunk.start)
         let count = min(buffer.count, chunk.bytes.count - from)
-        try headers.check(chunk.bytes[from ..< from + count], at: position)
         chunk.bytes.withUnsafeBytes { raw in
             buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[from ..< from + count]))
         }
         position += Int64(count)
         return count
     }
-
-    /// The newc headers of the archive the cpio reader is about to read from `offset` on are checked as their
-    /// bytes are handed out (see `NewcHeaderCheck`).
-    func expectArchive(at offset: Int64) {
-        headers = NewcHeaderCheck(next: offset)
-    }
-
-    private var headers = NewcHeaderCheck(next: nil)
 
     /// Moves back (or forward, within what was pulled) to `offset`.
     /// - Returns: false when that part of the stream is no longer retained.
@@ -138,113 +129,5 @@ final class InitramfsCpioStream: ByteSource {
         pulled += Int64(count)
         while chunks.count > 2, chunks[0].end + retained <= position { chunks.removeFirst() }
         return true
-    }
-}
-
-/// Checks newc headers before libarchive parses them. libarchive reads an entry's name, and a symlink's target,
-/// with one read-ahead of the size the header declares, allocating a buffer that large first: a 110-byte
-/// header declaring a 4 GiB name made it allocate 4 GiB (and fill it from a decompression bomb). The kernel
-/// skips entries whose name or symlink target exceeds PATH_MAX (init/initramfs.c); such an entry is refused
-/// here, by the stream, when the bytes of its header are handed out, before the cpio reader sees them.
-struct NewcHeaderCheck {
-    /// The kernel's PATH_MAX: the longest name, and symlink target, it unpacks.
-    static let pathMax: UInt64 = 4096
-    static let headerSize = 110
-
-    /// A header that asks for more than the kernel would read.
-    struct Oversized: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    /// Stream offset of the next header, nil once the headers are no longer followed (after the trailer).
-    private var next: Int64?
-    /// The bytes of the next header collected so far, and how many it takes (the fixed part, then with the name).
-    private var header: [UInt8] = []
-    private var wanted = NewcHeaderCheck.headerSize
-    /// Where to look for the next header after damage, nil while headers are followed.
-    private var searchFrom: Int64?
-
-    init(next: Int64?) {
-        self.next = next
-    }
-
-    /// Takes the bytes handed out at `offset` (in order; bytes before the next header are passed over).
-    mutating func check(_ bytes: ArraySlice<UInt8>, at offset: Int64) throws {
-        let end = offset + Int64(bytes.count)
-        while true {
-            if let from = searchFrom {
-                // After damage libarchive looks for the next header; so does this check (within one read).
-                let begin = max(from, offset)
-                guard begin < end else { return }
-                let slice = bytes[(bytes.startIndex + Int(begin - offset))...]
-                guard let found = slice.indices.first(where: { at in
-                    at + 5 < slice.endIndex && slice[at ..< at + 5].elementsEqual("07070".utf8)
-                        && (slice[at + 5] == 0x31 || slice[at + 5] == 0x32)
-                }) else {
-                    searchFrom = end
-                    return
-                }
-                searchFrom = nil
-                next = offset + Int64(found - bytes.startIndex)
-            }
-            guard let start = next, start + Int64(header.count) < end else { return }
-            let from = start + Int64(header.count)
-            // Handed out again after a rewind behind the header: already checked.
-            guard from >= offset else { return }
-            let take = min(wanted - header.count, Int(end - from))
-            let index = bytes.startIndex + Int(from - offset)
-            header.append(contentsOf: bytes[index ..< index + take])
-            guard header.count == wanted else { return }
-            try parse(at: start)
-        }
-    }
-
-    private mutating func parse(at start: Int64) throws {
-        guard header.starts(with: Array("070701".utf8)) || header.starts(with: Array("070702".utf8)),
-              let mode = field(1), let size = field(6), let nameSize = field(11) else {
-            // No header where the previous entry ends: libarchive skips ahead to the next one it finds.
-            next = nil
-            searchFrom = start + 1
-            header = []
-            wanted = Self.headerSize
-            return
-        }
-        guard nameSize <= Self.pathMax else {
-            throw Oversized(description: "the entry header at byte \(start) declares a \(nameSize)-byte name, longer "
-                + "than the \(Self.pathMax) bytes (PATH_MAX) the kernel unpacks")
-        }
-        if mode & 0o170000 == 0o120000, size > Self.pathMax {
-            throw Oversized(description: "the symlink header at byte \(start) declares a \(size)-byte target, longer "
-                + "than the \(Self.pathMax) bytes (PATH_MAX) the kernel unpacks")
-        }
-        if header.count == Self.headerSize, nameSize > 0 {
-            wanted = Self.headerSize + Int(nameSize)  // the name too: the trailer ends the archive
-            return
-        }
-        let isTrailer = header.count > Self.headerSize && header[Self.headerSize...].starts(with: Array("TRAILER!!!\0".utf8))
-        func aligned(_ value: Int64) -> Int64 { (value + 3) & ~3 }
-        next = isTrailer ? nil : start + aligned(Int64(Self.headerSize) + Int64(nameSize)) + aligned(Int64(size))
-        header = []
-        wanted = Self.headerSize
-    }
-
-    /// The 8-hex-digit field `index` after the magic; nil when it is not hex (libarchive reports that).
-    private func field(_ index: Int) -> UInt64? {
-        let from = 6 + index * 8
-        var value: UInt64 = 0
-        for byte in header[from ..< from + 8] {
-            guard let digit = hexDigit(byte) else { return nil }
-            value = value << 4 | UInt64(digit)
-        }
-        return value
-    }
-
-    private func hexDigit(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30 ... 0x39: byte - 0x30
-        case 0x41 ... 0x46: byte - 0x41 + 10
-        case 0x61 ... 0x66: byte - 0x61 + 10
-        default: nil
-        }
     }
 }

@@ -168,10 +168,12 @@ final class InitramfsSegmentCursor {
                             + "offset \(alignedTo), not a multiple of 4 (the kernel rejects it)")
         }
         archiveStarts.append((zerosFrom, crcAtZeros, start))
-        stream.expectArchive(at: start)
         let name = "\(file.path) segment \(index) archive \(archiveCount)"
         do {
-            cpio = try ArchiveReader(source: stream, name: name, mode: .archive([.cpioNewc]), bufferSize: 256 << 10)
+            // Already decompressed: no filter. ArchiveKit checks each newc header before libarchive parses it
+            // (`CpioHeaderError`: a name or symlink target over PATH_MAX, a damaged header).
+            cpio = try ArchiveReader(source: stream, name: name, mode: .uncompressedArchive([.cpioNewc]),
+                                     bufferSize: 256 << 10)
         } catch {
             throw cpioError(error)
         }
@@ -245,7 +247,8 @@ final class InitramfsSegmentCursor {
         let new = cpio.warnings[warnings.count...]
         warnings.append(contentsOf: new)
         // libarchive resynchronises after a damaged header ("Skipped N bytes before finding valid header");
-        // the kernel would not, so neither do we.
+        // the kernel would not, so neither do we. (ArchiveKit's header check refuses the damage before
+        // libarchive gets to search; this stays in case a libarchive version warns where the check does not.)
         if let skipped = new.first(where: { $0.contains("Skipped") }) {
             throw error(.corruptArchive, at: cpioStart, "damaged cpio archive \(archiveCount - 1): \(skipped)")
         }
@@ -253,8 +256,9 @@ final class InitramfsSegmentCursor {
 
     private func cpioError(_ failure: any Error) -> InitramfsError {
         if let failure = failure as? InitramfsError { return failure }
-        if let oversized = failure as? NewcHeaderCheck.Oversized {
-            return error(.corruptArchive, at: cpioStart, "damaged cpio archive \(max(archiveCount - 1, 0)): \(oversized)")
+        if let refused = failure as? CpioHeaderError {
+            return error(.corruptArchive, at: cpioStart + refused.offset,
+                         "damaged cpio archive \(max(archiveCount - 1, 0)): \(refused.message)")
         }
         if failure is InitramfsCpioStream.LimitReached {
             return error(.unpackLimit, at: stream.pulled, "the initramfs unpacks to more than the \(unpackLimit)-byte "

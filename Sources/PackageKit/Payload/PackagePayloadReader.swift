@@ -157,6 +157,7 @@ public final class PackagePayloadReader: ByteSource {
     static func translate(_ error: any Error, path: String, member: String) -> PackageError {
         if let error = error as? PackageError { return error }
         if let error = error as? ArchiveError { return .corrupt(path: path, reason: "\(member): \(error.message)") }
+        if let error = error as? CpioHeaderError { return .corrupt(path: path, reason: "\(member): \(error.message)") }
         return .corrupt(path: path, reason: "\(member): \(error)")
     }
 }
