@@ -10,9 +10,9 @@
 //             BootTest                        QEMU boot harness (becomes `emts-iso boot-test`)
 //             Installer                       install-os: config, medium, target disk, image writer
 //   kits      ArchiveKit, ISOKit, DiskKit,    one Swift wrapper per C library, typed errors
-//             XZKit, PackageKit               (PackageKit: .rpm and .deb readers, dependency closure)
+//             XZKit, DeflateKit, PackageKit               (PackageKit: .rpm and .deb readers, dependency closure)
 //             StreamKit                       byte sources and sinks, files, threads: the plumbing of every stream
-//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA, CCrypt, CSELinux   module map + shim header only
+//   C         CArchive, CISOFS, CBlkid, CParted, CLZMA, CCrypt, CSELinux, CZlib   module map + shim header only
 import PackageDescription
 
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
@@ -49,12 +49,16 @@ let package = Package(
                        providers: [.apt(["libcrypt-dev"])]),
         .systemLibrary(name: "CSELinux", pkgConfig: "libselinux",
                        providers: [.apt(["libselinux1-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
 
         // Kits: the only modules that import the C modules.
         .target(name: "StreamKit", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: strict),
         .target(name: "ArchiveKit", dependencies: ["CArchive", "StreamKit"], swiftSettings: strict),
         .target(name: "XZKit", dependencies: ["CLZMA", "StreamKit"], swiftSettings: strict),
+        // Deflate streams at block level: index a gzip stream, splice an edited copy without recompressing it.
+        .target(name: "DeflateKit", dependencies: ["CZlib", "StreamKit"], swiftSettings: strict),
         .target(name: "ISOKit", dependencies: ["CISOFS"], swiftSettings: strict),
         .target(name: "DiskKit", dependencies: ["CBlkid", "CParted"], swiftSettings: strict),
         .target(name: "PackageKit", dependencies: ["ArchiveKit"], swiftSettings: strict),
@@ -73,7 +77,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: strict),
         .target(name: "MicroOS", dependencies: [
-            "ArchiveKit", "XZKit", "PackageKit", "ELFKit",
+            "ArchiveKit", "XZKit", "DeflateKit", "PackageKit", "ELFKit",
             .product(name: "Crypto", package: "swift-crypto"),
         ],
         // install-os's systemd unit, injected with it; the top-level installer/ links here.
@@ -108,6 +112,7 @@ let package = Package(
         .testTarget(name: "StreamKitTests", dependencies: ["StreamKit", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ArchiveKitTests", dependencies: ["ArchiveKit"]),
         .testTarget(name: "XZKitTests", dependencies: ["XZKit", "ArchiveKit"]),
+        .testTarget(name: "DeflateKitTests", dependencies: ["DeflateKit", "CZlib"]),
         .testTarget(name: "ISOKitTests", dependencies: ["ISOKit"]),
         .testTarget(name: "DiskKitTests", dependencies: ["DiskKit"]),
         .testTarget(name: "ELFKitTests", dependencies: ["ELFKit"]),
@@ -116,7 +121,7 @@ let package = Package(
         .testTarget(name: "PackageKitTests", dependencies: ["PackageKit", "ArchiveKit", "PackageFixtures"]),
         .testTarget(name: "InstallerTests", dependencies: ["Installer", "DiskKit", "ArchiveKit"]),
         .testTarget(name: "BootTestTests", dependencies: ["BootTest"]),
-        .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit", "PackageKit", "PackageFixtures"]),
+        .testTarget(name: "MicroOSTests", dependencies: ["MicroOS", "ArchiveKit", "DeflateKit", "PackageKit", "PackageFixtures"]),
         .testTarget(name: "HybridISOTests", dependencies: ["HybridISO", "ISOKit", "DiskKit"]),
         .testTarget(name: "InstallMediumTests", dependencies: ["InstallMedium", "HybridISO"]),
         .testTarget(name: "emts-isoTests", dependencies: ["emts-iso"]),

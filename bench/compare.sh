@@ -54,7 +54,7 @@
 # perl": ~500 MB installed, the nested root grows to ~650 MB unpacked; openjdk-17-jre-headless is not in the list:
 # its closure has ca-certificates, whose one non-ASCII file name crashed emts-iso in libarchive's newc writer until
 # ArchiveKit set a UTF-8 LC_CTYPE; adding it now changes the cache key and the figures), SAMPLE_INTERVAL (0.2), SCRATCH_PATH (.build-bench-release),
-# EMTS_CACHE (/var/cache/emts-iso), INSTALL_WRITE (0), PROFILE (0: 1 records `perf record -g` of one emts-iso run
+# EMTS_CACHE (/var/cache/emts-iso), METHODS (comma-separated subset of the five, e.g. "emts-iso,floor"), INSTALL_WRITE (0), PROFILE (0: 1 records `perf record -g` of one emts-iso run
 # on each input and prints the top symbols), TMPDIR, KEEP (0: remove the work directory at the end).
 set -Eeuo pipefail
 umask 022
@@ -247,7 +247,7 @@ sample_disk() {
 	done
 }
 
-methods=("today as-is" "today no-copy" "emts-iso" "floor" "floor+deflate")
+IFS=, read -ra methods <<<"${METHODS:-today as-is,today no-copy,emts-iso,floor,floor+deflate}"
 declare -A walls cpus rsss temps outs
 run_method() {
 	local label=$1 method=$2 run=$3 input=${!1} dir=$work/run

@@ -56,10 +56,14 @@ require_tools() {
 # release_build PRODUCT...: `swift build -c release` of the products (all when none) in SCRATCH_PATH, niced
 # with `nice -n $NICE` (default 0); sets BIN_DIR to the build's bin directory. Build output goes to stderr.
 release_build() {
-	local products=() product
-	for product in "$@"; do products+=(--product "$product"); done
-	(cd "$ROOT" && nice -n "${NICE:-0}" swift build -c release --scratch-path "$SCRATCH_PATH" "${products[@]}" >&2) \
-		|| die "swift build -c release --scratch-path $SCRATCH_PATH failed"
+	local product
+	# One product per call: given several --product options, SwiftPM builds only the last one.
+	if (( $# == 0 )); then set -- ""; fi
+	for product in "$@"; do
+		(cd "$ROOT" && nice -n "${NICE:-0}" swift build -c release --scratch-path "$SCRATCH_PATH" \
+			${product:+--product "$product"} >&2) \
+			|| die "swift build -c release --scratch-path $SCRATCH_PATH ${product:+--product $product} failed"
+	done
 	BIN_DIR=$(cd "$ROOT" && swift build -c release --scratch-path "$SCRATCH_PATH" --show-bin-path)
 	[[ -d $BIN_DIR ]] || die "no bin directory at $BIN_DIR"
 }

@@ -47,6 +47,9 @@ struct Build: AsyncParsableCommand {
     @Option(help: "Name of the nested root filesystem archive in the initramfs (default rootfs.tar.gz).")
     var nestedName: String?
 
+    @Option(help: ArgumentHelp("Compression level (1-9) of what the build compresses in the nested archive: in a spliced gzip archive its new entries and the blocks around removed ones (default 1), else the whole archive (default: the compression's own).", valueName: "N"))
+    var nestedLevel: Int?
+
     @Option(name: .customLong("max-unpacked-size"), help: ArgumentHelp("Refuse a µOS that unpacks to more than SIZE: bytes, or with K, M, G or T (default 8G; a guard against decompression bombs).", valueName: "SIZE"))
     var maxUnpackedSize: String?
 
@@ -181,6 +184,9 @@ struct Build: AsyncParsableCommand {
         if let maxUnpackedSize, Self.byteCount(maxUnpackedSize) == nil {
             throw ValidationError("--max-unpacked-size: \"\(maxUnpackedSize)\" is not a size (bytes, or a number with K, M, G or T)")
         }
+        if let nestedLevel, !(1 ... 9).contains(nestedLevel) {
+            throw ValidationError("--nested-level must be 1 to 9 (got \(nestedLevel))")
+        }
         guard ArchiveFilter(rawValue: compressionName).map(RewriteOptions.outerCompressions.contains) == true else {
             throw ValidationError("--compression must be one of gzip, zstd, xz, none (got \(compressionName))")
         }
@@ -298,7 +304,8 @@ struct Build: AsyncParsableCommand {
         }
         let source: MicroOSSource = uosTarball.map { .tarball($0) } ?? .initramfs(kernel: kernel!, initramfs: initramfs!)
         var options = RewriteOptions(nestedName: nestedName ?? Initramfs.rootfsName,
-                                     outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip)
+                                     outerCompression: ArchiveFilter(rawValue: compressionName) ?? .gzip,
+                                     nestedLevel: nestedLevel)
         if let size = maxUnpackedSize.flatMap(Self.byteCount) { options.limits = .total(size) }
         var inputs = MicroOSInputs(source: source, request: request, options: options)
         if !noInstaller {

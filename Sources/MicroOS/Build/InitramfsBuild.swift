@@ -124,7 +124,8 @@ public enum MicroOSBuild {
         var written: [String] = []
         do {
             let report = try MicroOSRewriter.rewrite(initramfs: plan.initramfsPath, plan: plan.edits, output: initramfsPath,
-                                                     options: plan.options, progress: progress)
+                                                     options: plan.options, splice: plan.scan.nestedSplice,
+                                                     progress: progress)
             written.append(initramfsPath)
             try copyFile(plan.kernelPath, to: kernelPath)
             written.append(kernelPath)

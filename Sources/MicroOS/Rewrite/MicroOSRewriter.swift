@@ -1,4 +1,5 @@
 import ArchiveKit
+import DeflateKit
 import Foundation
 import XZKit
 
@@ -50,6 +51,7 @@ public enum MicroOSRewriter {
         var outerFileBytes: Int64 = 0
         var outer = RootfsIndex(contentLimit: 0)
         var outerBudget = UnpackBudget(options.limits, input: path)
+        var splice: NestedSpliceMap?
         while let item = try reader.next() {
             let entry = item.entry
             try outerBudget.admit(entry)
@@ -65,9 +67,13 @@ public enum MicroOSRewriter {
             }
             guard nested == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
             let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
-            let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
+            let (tar, indexer, recorder) = try nestedReader(reader.entryData(), name: name)
             nested = try Self.index(tar, name: name, path: entry.path, bytes: entry.size, drop: nil,
-                                    limits: options.limits, into: &index)
+                                    limits: options.limits, recorder: recorder, into: &index)
+            if let indexer, let recorder {
+                nested?.compression = .gzip
+                splice = try finishSpliceMap(tar: tar, indexer: indexer, recorder: recorder, compressedBytes: entry.size)
+            }
         }
         if case .tarball(let tarball) = options.rootfs {
             let tar = try ArchiveReader(path: tarball, mode: .archive([.tarPax]))
@@ -79,22 +85,25 @@ public enum MicroOSRewriter {
             throw MicroOSError.nestedArchiveMissing(input: path, name: options.nestedName)
         }
         return MicroOSScan(index: index, layout: try reader.finishedLayout(), nested: nested, outerEntries: outerEntries,
-                           outerFileBytes: outerFileBytes)
+                           outerFileBytes: outerFileBytes, nestedSplice: splice)
     }
 
     /// Indexes the root filesystem archive, leaving out what `drop` names.
     private static func index(_ tar: ArchiveReader, name: String, path: String, bytes: Int64, drop: ((String) -> Bool)?,
-                              limits: UnpackLimits, into index: inout RootfsIndex) throws -> NestedArchiveFacts {
+                              limits: UnpackLimits, recorder: NestedSpliceRecorder? = nil,
+                              into index: inout RootfsIndex) throws -> NestedArchiveFacts {
         var facts = NestedArchiveFacts(path: path, compression: .none, entries: 0, bytes: bytes, unpackedBytes: 0)
         var budget = UnpackBudget(limits, input: name)
         while let inner = try tar.next() {
             try budget.admit(inner)
             let normalized = try RootPath.normalize(inner.path)
+            let position = tar.headerPosition
             if let drop, drop(normalized) {
                 try tar.skipData()
                 continue
             }
             try index.add(inner)
+            recorder?.add(inner, normalized: normalized, at: position)
             facts.entries += 1
             if inner.kind == .regular, inner.hardlinkTarget == nil { facts.unpackedBytes += inner.size }
             if index.wantsContents(of: normalized) {
@@ -107,9 +116,13 @@ public enum MicroOSRewriter {
 
     /// Writes the initramfs at `path` edited by `plan` to `output`, atomically: the result appears under
     /// `output` only when complete; on any failure nothing is left behind.
+    ///
+    /// With `splice` (the scan's `nestedSplice` of the same file) a gzip nested archive is spliced: only the
+    /// deflate blocks around the removed entries and the new end are compressed again (at
+    /// `options.spliceLevel`). Without it, the nested archive is recompressed as a whole.
     /// - Throws: what `scan` throws, plus `FileStreamError` for the output and `MicroOSError`.
     public static func rewrite(initramfs path: String, plan: EditPlan, output: String,
-                               options: RewriteOptions = RewriteOptions(),
+                               options: RewriteOptions = RewriteOptions(), splice: NestedSpliceMap? = nil,
                                progress: ((RewriteProgress) -> Void)? = nil) throws -> RewriteReport {
         guard RewriteOptions.outerCompressions.contains(options.outerCompression) else {
             throw MicroOSError.unbootableCompression(options.outerCompression.rawValue)
@@ -117,7 +130,7 @@ public enum MicroOSRewriter {
         let temporary = try TemporaryOutput(for: output)
         do {
             var report = try naming(path) {
-                try rewrite(path, plan: plan, into: temporary.file, options: options, progress: progress)
+                try rewrite(path, plan: plan, into: temporary.file, options: options, splice: splice, progress: progress)
             }
             try temporary.commit()
             report.output = output
@@ -129,7 +142,7 @@ public enum MicroOSRewriter {
     }
 
     private static func rewrite(_ path: String, plan: EditPlan, into file: FileSink, options: RewriteOptions,
-                                progress: ((RewriteProgress) -> Void)?) throws -> RewriteReport {
+                                splice: NestedSpliceMap?, progress: ((RewriteProgress) -> Void)?) throws -> RewriteReport {
         let reader = try InitramfsReader(path: path, unpackLimit: options.limits.totalBytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: copyBufferSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -142,6 +155,7 @@ public enum MicroOSRewriter {
         var removed = 0
         var added = 0
         var dropped: [String] = []
+        var spliceFigures: SpliceFigures?
         var inputSegment = -1
         var outer = RootfsIndex(contentLimit: 0)
         var outerBudget = UnpackBudget(options.limits, input: path)
@@ -162,15 +176,24 @@ public enum MicroOSRewriter {
                 guard nestedIn == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
                 try segment.finish()
                 let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
-                let tar = try ArchiveReader(source: reader.entryData(), name: name, mode: .archive([.tarPax]))
                 var header = entry
                 header.size = 0
-                let result = try rewriteNested(tar, name: name, header: header, bytes: entry.size, drop: nil, plan: plan,
+                let result: NestedResult
+                if let splice, splice.compressedBytes == entry.size {
+                    result = try spliceNested(reader.entryData(), map: splice, name: name, header: header,
+                                              bytes: entry.size, plan: plan, level: options.spliceLevel, into: file,
+                                              buffer: buffer, progress: progress)
+                } else {
+                    let nested = try nestedReader(reader.entryData(), name: name)
+                    result = try rewriteNested(nested.tar, name: name, header: header, bytes: entry.size, drop: nil,
+                                               inflated: nested.indexer, plan: plan,
                                                into: file, options: options, buffer: buffer, progress: progress)
+                }
                 nestedIn = result.input
                 nestedOut = result.output
                 removed = result.removed
                 added = result.added
+                spliceFigures = result.splice
                 outerFileBytes += result.output.bytes
                 continue
             }
@@ -204,21 +227,24 @@ public enum MicroOSRewriter {
             input: path, output: file.path, inputLayout: try reader.finishedLayout(), outputBytes: file.offset,
             outerCompression: options.outerCompression, outerEntries: outerEntries,
             nestedIn: nestedIn, nestedOut: nestedOut, removed: removed, added: added, dropped: dropped,
-            ramNeededBytes: file.offset + outerFileBytes + nestedOut.unpackedBytes)
+            ramNeededBytes: file.offset + outerFileBytes + nestedOut.unpackedBytes, splice: spliceFigures)
     }
 
-    private struct NestedResult {
+    struct NestedResult {
         var input: NestedArchiveFacts
         var output: NestedArchiveFacts
         var removed: Int
         var added: Int
         var dropped: [String]
+        var splice: SpliceFigures? = nil
     }
 
     /// Copies the root filesystem archive entry by entry through the plan (leaving out what `drop` names) into a
-    /// plain cpio segment of its own, named by `header`.
+    /// plain cpio segment of its own, named by `header`. `inflated` is the gzip stream `tar` reads through, when
+    /// `nestedReader` inflates it (libarchive then sees a plain tar).
     private static func rewriteNested(_ tar: ArchiveReader, name: String, header: ArchiveEntry, bytes: Int64,
-                                      drop: ((String) -> Bool)?, plan: EditPlan, into file: FileSink,
+                                      drop: ((String) -> Bool)?, inflated: GzipIndexingSource? = nil,
+                                      plan: EditPlan, into file: FileSink,
                                       options: RewriteOptions, buffer: UnsafeMutableRawBufferPointer,
                                       progress: ((RewriteProgress) -> Void)?) throws -> NestedResult {
         var inputFacts = NestedArchiveFacts(path: header.path, compression: .none, entries: 0, bytes: bytes, unpackedBytes: 0)
@@ -240,10 +266,10 @@ public enum MicroOSRewriter {
         while let inner = try tar.next() {
             try budget.admit(inner)
             read += 1
-            if read % 256 == 0 { report(tar.compressedBytesRead) }
+            if read % 256 == 0 { report(inflated?.compressedBytesRead ?? tar.compressedBytesRead) }
             if pipeline == nil {
                 // The nested compression is known once the first header has been read.
-                inputFacts.compression = tar.filters.first ?? .none
+                inputFacts.compression = inflated != nil ? .gzip : tar.filters.first ?? .none
                 pipeline = try NestedPipeline(file: file, header: header, name: name, compression: inputFacts.compression,
                                               options: options.nestedFilterOptions(inputFacts.compression))
             }
@@ -272,32 +298,46 @@ public enum MicroOSRewriter {
             if inner.carriesData { try pipeline!.writer.copyData(from: tar, buffer: buffer) } else { try tar.skipData() }
         }
         guard var pipeline else { throw MicroOSError.nestedArchiveEmpty(input: name) }
-        for addition in plan.additions {
-            var added = addition.archiveEntry
-            added.path = (prefix ?? "") + added.path
-            added.size = addition.size
-            try pipeline.writer.writeHeader(added)
-            outputFacts.entries += 1
-            if added.kind == .regular {
-                outputFacts.unpackedBytes += added.size
-                try addition.source?.copy(into: pipeline.writer, buffer: buffer)
-            }
-        }
-        // Injected packages stream from their files, after the directories and records the additions hold.
-        var packageEntries = 0
-        for package in plan.packages.packages {
-            let written = try PackagePayloadAppender(package: package, prefix: prefix ?? "")
-                .append(to: pipeline.writer, buffer: buffer)
-            packageEntries += written.entries
-            outputFacts.unpackedBytes += written.bytes
-        }
-        outputFacts.entries += packageEntries
+        let appended = try appendPlanned(plan, prefix: prefix ?? "", to: pipeline.writer, buffer: buffer)
+        outputFacts.entries += appended.entries
+        outputFacts.unpackedBytes += appended.bytes
         outputFacts.bytes = try pipeline.finish()
         report(bytes)
         outputFacts.compression = inputFacts.compression
         return NestedResult(input: inputFacts, output: outputFacts, removed: removed,
-                            added: plan.additions.count + packageEntries, dropped: dropped)
+                            added: appended.entries, dropped: dropped)
     }
+
+    /// Appends the plan's additions, then the injected packages' payloads (which stream from their files,
+    /// after the directories and records the additions hold), spelled with `prefix`. Returns the entries and
+    /// file bytes written.
+    static func appendPlanned(_ plan: EditPlan, prefix: String, to writer: ArchiveWriter,
+                              buffer: UnsafeMutableRawBufferPointer) throws -> (entries: Int, bytes: Int64) {
+        var entries = 0
+        var bytes: Int64 = 0
+        for addition in plan.additions {
+            var added = addition.archiveEntry
+            added.path = prefix + added.path
+            added.size = addition.size
+            try writer.writeHeader(added)
+            entries += 1
+            if added.kind == .regular {
+                bytes += added.size
+                try addition.source?.copy(into: writer, buffer: buffer)
+            }
+        }
+        for package in plan.packages.packages {
+            let written = try PackagePayloadAppender(package: package, prefix: prefix).append(to: writer, buffer: buffer)
+            entries += written.entries
+            bytes += written.bytes
+        }
+        return (entries, bytes)
+    }
+
+    /// The nested archive's writer options. pax keeps every xattr (security.selinux), long name and big file;
+    /// it writes extended headers only where an entry needs one. xattrs only as SCHILY.xattr records, which GNU
+    /// tar and busybox read (libarchive would add a second, LIBARCHIVE.xattr copy that GNU tar warns about).
+    static let nestedTarOptions = [ArchiveOption(module: "pax", key: "xattrheader", value: "SCHILY")]
 }
 
 /// The nested archive's writing pipeline: tar writer → (thread) → compressor → cpio entry in the output file.
@@ -312,12 +352,7 @@ private struct NestedPipeline {
         entry = try CpioStreamEntry(in: file, entry: header)
         compressor = try CompressingSink(into: entry, name: name, filter: compression, options: options)
         threaded = ThreadedSink(compressor, name: "emts-compress")
-        // pax keeps every xattr (security.selinux), long name and big file; it writes extended headers only
-        // where an entry needs one.
-        // xattrs only as SCHILY.xattr records, which GNU tar and busybox read (libarchive would add a second,
-        // LIBARCHIVE.xattr copy that GNU tar warns about).
-        writer = try ArchiveWriter(sink: threaded, name: name, format: .tarPax,
-                                   options: [ArchiveOption(module: "pax", key: "xattrheader", value: "SCHILY")])
+        writer = try ArchiveWriter(sink: threaded, name: name, format: .tarPax, options: MicroOSRewriter.nestedTarOptions)
     }
 
     /// Ends the archive, drains the compressor, completes the cpio entry; returns the compressed size.

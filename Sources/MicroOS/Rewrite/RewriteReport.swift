@@ -9,6 +9,8 @@ public struct MicroOSScan: Sendable {
     public var outerEntries: Int
     /// Bytes of regular-file data in the initramfs, including the nested archive itself.
     public var outerFileBytes: Int64
+    /// How to splice a gzip nested archive instead of recompressing it (nil: not gzip, or not one member).
+    public var nestedSplice: NestedSpliceMap?
 }
 
 /// The nested root filesystem archive as found (or as written).
@@ -41,6 +43,17 @@ public struct RewriteReport: Sendable, Codable, Equatable {
     /// RAM the booted initramfs occupies at its peak: the image as loaded, the files it unpacks to, and the
     /// root filesystem unpacked from the nested archive into tmpfs (before the nested archive is deleted).
     public var ramNeededBytes: Int64
+    /// How a gzip nested archive was spliced; nil when it was compressed again as a whole.
+    public var splice: SpliceFigures? = nil
+}
+
+/// The work a splice of the nested archive did: what it compressed again, out of what it copied.
+public struct SpliceFigures: Sendable, Codable, Equatable {
+    /// Runs of deflate blocks compressed again (one per group of nearby removals, plus the new end).
+    public var recompressedRuns: Int
+    /// Uncompressed bytes inflated again around the edits, and bytes compressed (kept ones and additions).
+    public var bytesInflated: Int64
+    public var bytesDeflated: Int64
 }
 
 /// Progress of a rewrite, in bytes of the input consumed.

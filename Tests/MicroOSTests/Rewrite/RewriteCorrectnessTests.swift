@@ -47,16 +47,18 @@ import Testing
         var report: RewriteReport
     }
 
-    /// Plans `request` against `image` (through `MicroOSBuild.plan`) and rewrites it.
+    /// Plans `request` against `image` (through `MicroOSBuild.plan`) and rewrites it, splicing a gzip nested
+    /// archive as `emts-iso build` does (`splice: false` recompresses it whole).
     func rewrite(_ image: MicroOSImage, request: EditRequest = .standard, options: RewriteOptions = RewriteOptions(),
-                 in scratch: InitramfsScratch) throws -> Rewritten {
+                 splice: Bool = true, in scratch: InitramfsScratch) throws -> Rewritten {
         let input = try image.write("input-\(UUID().uuidString.prefix(8)).img", in: scratch)
         let kernel = try RewriteSupport.kernel(in: scratch)
         let plan = try MicroOSBuild.plan(RewriteSupport.inputs(kernel: kernel, initramfs: input, request: request,
                                                                options: options))
         let out = try RewriteSupport.outputDirectory(scratch, "out-\(UUID().uuidString.prefix(8))")
         let output = "\(out)/initramfs.img"
-        let report = try MicroOSRewriter.rewrite(initramfs: input, plan: plan.edits, output: output, options: options)
+        let report = try MicroOSRewriter.rewrite(initramfs: input, plan: plan.edits, output: output, options: options,
+                                                 splice: splice ? plan.scan.nestedSplice : nil)
         #expect(RewriteSupport.contents(out) == ["initramfs.img"], "temporary files left: \(RewriteSupport.contents(out))")
         return Rewritten(input: input, output: output, plan: plan.edits, report: report)
     }
@@ -277,6 +279,57 @@ import Testing
                                                         request: request))
         }
         #expect(planError == .replacesHardlinkedFile(path: "usr/bin/bash"))
+    }
+
+    // MARK: Splicing the gzip nested archive
+
+    @Test("Splicing the nested archive gives the same tree as compressing it again, and copies what it keeps")
+    func spliceMatchesRecompression() throws {
+        let scratch = try InitramfsScratch()
+        let payload = try scratch.write("install-os", InitramfsFixture.payload(300_000, seed: 5))
+        var request = EditRequest.standard
+        request.files.append(EditRequest.File(destination: "/usr/bin/install-os", source: try .hostFile(at: payload),
+                                              permissions: 0o755))
+        // Big files between the removed links, so the kept blocks far from them are copied, not recompressed.
+        var files = MicroOSTree.files()
+        files.insert((.file("./usr/share/big-before", size: 0), InitramfsFixture.payload(2_000_000, seed: 1)), at: 5)
+        files.append((.file("./usr/share/big-after", size: 0), InitramfsFixture.payload(2_000_000, seed: 2)))
+        let image = MicroOSImage(rootfs: files, early: MicroOSImage.earlyFiles)
+        let spliced = try rewrite(image, request: request, in: scratch)
+        let recompressed = try rewrite(image, request: request, splice: false, in: scratch)
+
+        let figures = try #require(spliced.report.splice, "the gzip nested archive was not spliced")
+        #expect(recompressed.report.splice == nil)
+        #expect(figures.bytesDeflated < spliced.report.nestedOut.unpackedBytes / 2,
+                "recompressed \(figures.bytesDeflated) of \(spliced.report.nestedOut.unpackedBytes) bytes")
+        let listing = try MicroOSListing(initramfs: spliced.output)
+        #expect(listing.nested == (try MicroOSListing(initramfs: recompressed.output)).nested)
+        #expect(listing.nested.contains { $0.path == "usr/bin/install-os" })
+        #expect(spliced.report.nestedOut.entries == recompressed.report.nestedOut.entries)
+        #expect(spliced.report.nestedOut.unpackedBytes == recompressed.report.nestedOut.unpackedBytes)
+        #expect(spliced.report.removed == recompressed.report.removed && spliced.report.added == recompressed.report.added)
+        // Every kept entry keeps its own header; the raw entries match the recompressed ones.
+        let rawSpliced = try RewriteSupport.rawNested(spliced.output)
+        let rawRecompressed = try RewriteSupport.rawNested(recompressed.output)
+        #expect(rawSpliced.entries.map(RawEntry.init) == rawRecompressed.entries.map(RawEntry.init))
+        #expect(rawSpliced.compression == .gzip)
+    }
+
+    @Test("A spliced rewrite that would remove a hard link's target is refused, naming both, and writes nothing")
+    func spliceRefusesRemovingAHardlinkTarget() throws {
+        let scratch = try InitramfsScratch()
+        let input = try MicroOSImage(rootfs: MicroOSTree.files()).write("uos.img", in: scratch)
+        let scan = try MicroOSRewriter.scan(initramfs: input)
+        let splice = try #require(scan.nestedSplice)
+        let out = try RewriteSupport.outputDirectory(scratch)
+        let plan = EditPlan(removals: [EditPlan.Removal(path: "usr/bin/bash", reason: .replacedByAddition)],
+                            additions: [], notes: [])
+        let error = #expect(throws: MicroOSError.self) {
+            try MicroOSRewriter.rewrite(initramfs: input, plan: plan, output: "\(out)/initramfs.img", splice: splice)
+        }
+        #expect(error == .removedHardlinkTarget(input: "\(input):/rootfs.tar.gz", entry: "./usr/bin/sh",
+                                                target: "./usr/bin/bash"))
+        #expect(RewriteSupport.contents(out).isEmpty, "left \(RewriteSupport.contents(out))")
     }
 
     // MARK: Reproducibility

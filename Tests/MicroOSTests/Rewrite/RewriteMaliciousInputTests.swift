@@ -1,4 +1,5 @@
 import ArchiveKit
+import DeflateKit
 import Foundation
 import MicroOS
 import Testing
@@ -173,7 +174,8 @@ import Testing
         let scratch = try InitramfsScratch()
         let tar = try InitramfsFixture.tar(MicroOSTree.files(), filter: .gzip)
         let image = try MicroOSImage(rootfs: [], nestedBytes: Array(tar.prefix(tar.count * 2 / 3))).write("uos.img", in: scratch)
-        try expectRejected(image, ArchiveError.self, in: scratch, mentioning: ["\(image):/rootfs.tar.gz"]) { error in
+        // The scan inflates a gzip nested archive itself (DeflateKit, indexing it for the splice).
+        try expectRejected(image, DeflateError.self, in: scratch, mentioning: ["\(image):/rootfs.tar.gz", "ends early"]) { error in
             error.input == "\(image):/rootfs.tar.gz"
         }
     }
@@ -183,7 +185,7 @@ import Testing
         let scratch = try InitramfsScratch()
         let tar = try InitramfsFixture.tar(MicroOSTree.files(), filter: .gzip)
         let image = try MicroOSImage(rootfs: [], nestedBytes: Array(tar.prefix(40))).write("uos.img", in: scratch)
-        try expectRejected(image, ArchiveError.self, in: scratch, mentioning: ["\(image):/rootfs.tar.gz"]) { _ in true }
+        try expectRejected(image, DeflateError.self, in: scratch, mentioning: ["\(image):/rootfs.tar.gz"]) { _ in true }
     }
 
     @Test("A truncated outer gzip segment is refused, naming the initramfs, segment and offset",
