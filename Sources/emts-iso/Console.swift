@@ -50,7 +50,7 @@ struct Console {
         print("initramfs \(directory)/initramfs.img (\(megabytes(rewrite.outputBytes)), \(rewrite.outerCompression.rawValue))")
         print("kernel    \(directory)/vmlinuz (\(manifest.kernel.release))")
         print("rootfs    \(rewrite.nestedOut.entries) entries (\(rewrite.removed) removed, \(rewrite.added) added), "
-              + "\(megabytes(rewrite.nestedOut.bytes)) \(rewrite.nestedOut.compression.rawValue)")
+              + "\(megabytes(rewrite.nestedOut.bytes)) \(rewrite.nestedOut.compression.rawValue)\(spliced(rewrite))")
         print("RAM       the booted µOS needs at least \(megabytes(rewrite.ramNeededBytes)) for its initramfs and root")
         if !manifest.plan.packages.isEmpty {
             print("packages  \(manifest.plan.packages.packages.count) injected, \(manifest.plan.packages.skipped.count) already present (maintainer scripts not run)")
@@ -69,12 +69,19 @@ struct Console {
         let secureBoot = manifest.iso.secureBoot == "none" ? "Secure Boot off" : "Secure Boot: \(manifest.iso.secureBoot)"
         print("boots     BIOS and UEFI (\(secureBoot)), CD and USB stick; build id \(manifest.iso.buildID)")
         print("cmdline   \(manifest.iso.commandLine)")
-        print("rootfs    \(rewrite.nestedOut.entries) entries (\(rewrite.removed) removed, \(rewrite.added) added)")
+        print("rootfs    \(rewrite.nestedOut.entries) entries (\(rewrite.removed) removed, \(rewrite.added) added)"
+              + spliced(rewrite))
         print("RAM       the booted µOS needs at least \(megabytes(rewrite.ramNeededBytes)) for its initramfs and root")
         print("manifest  \(manifest.iso.output).manifest.json")
         for warning in manifest.iso.warnings {
             FileHandle.standardError.write(Data("emts-iso: warning: \(warning)\n".utf8))
         }
+    }
+
+    /// ", spliced (N MB compressed)" when the nested archive's unchanged blocks were copied as they were.
+    private func spliced(_ rewrite: RewriteReport) -> String {
+        guard let splice = rewrite.splice else { return "" }
+        return "; spliced: original blocks copied, \(megabytes(splice.bytesDeflated)) compressed"
     }
 
     /// A step of a long check, shown on a terminal only.
