@@ -116,47 +116,74 @@ final class CpioHeaderGuard: ByteSource {
             let from = start + Int64(header.count)
             guard from < end else { return }
             let index = Int(from - offset)
+            if header.isEmpty, bytes.count - index >= Self.headerSize + 11 {
+                // The usual case: the header (and an 11-byte name) lie in this read, checked where they are.
+                try parse(UnsafeRawBufferPointer(rebasing: bytes[index ..< index + Self.headerSize + 11]), at: start)
+                continue
+            }
+            // Split across reads: collected until the next step can be taken.
             let take = min(wanted - header.count, bytes.count - index)
-            header.append(contentsOf: bytes[index ..< index + take])
+            header.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index ..< index + take]))
             guard header.count == wanted else { return }
-            try parse(at: start)
+            let collected = header
+            try collected.withUnsafeBytes { try parse($0, at: start) }
         }
     }
 
-    private func parse(at start: Int64) throws {
-        switch header.count {
-        case 6:
-            // The first magic says whether this is a cpio at all, and which flavour (libarchive's bid reads 6 bytes).
-            if header.starts(with: Self.newcPrefix), header[5] == 0x31 || header[5] == 0x32 {
-                wanted = Self.headerSize
-            } else if entries == 0, let flavour = Self.otherFlavour(header) {
-                throw refusal(start, .unsupportedVariant(flavour))
-            } else if entries == 0 {
+    /// Checks the header at `start` from its first `bytes` (6: the magic; 110: the fixed part; 121: with an
+    /// 11-byte name): as far as they go, asking for more (`wanted`) when they do not reach the decision.
+    private func parse(_ bytes: UnsafeRawBufferPointer, at start: Int64) throws {
+        // The first magic says whether this is a cpio at all, and which flavour (libarchive's bid reads 6 bytes).
+        let newc = bytes[0] == 0x30 && bytes[1] == 0x37 && bytes[2] == 0x30 && bytes[3] == 0x37 && bytes[4] == 0x30
+            && (bytes[5] == 0x31 || bytes[5] == 0x32)
+        guard newc else {
+            let head = Array(bytes[0 ..< 6])
+            if entries == 0, let flavour = Self.otherFlavour(head) { throw refusal(start, .unsupportedVariant(flavour)) }
+            guard entries > 0 else {
                 next = nil  // not a cpio: another format's reader takes it (or none does)
-            } else {
-                throw refusal(start, .damagedHeader("it starts with \(Self.describe(header)), not a newc magic"))
+                return
             }
-        case Self.headerSize:
-            if let bad = header.firstIndex(where: { Self.hexValue($0) == nil }) {
-                throw refusal(start, .damagedHeader("byte \(bad) of the header is \(Self.describe([header[bad]])), "
-                    + "not a hex digit"))
+            throw refusal(start, .damagedHeader("it starts with \(Self.describe(head)), not a newc magic"))
+        }
+        guard bytes.count >= Self.headerSize else {
+            wanted = Self.headerSize
+            return
+        }
+        var fields = (mode: UInt64(0), size: UInt64(0), nameSize: UInt64(0))
+        for field in 0 ..< 13 {
+            var value: UInt64 = 0
+            for at in 6 + field * 8 ..< 14 + field * 8 {
+                guard let digit = Self.hexValue(bytes[at]) else {
+                    throw refusal(start, .damagedHeader("byte \(at) of the header is \(Self.describe([bytes[at]])), "
+                        + "not a hex digit"))
+                }
+                value = value << 4 | UInt64(digit)
             }
-            let mode = field(1), size = field(6), nameSize = field(11)
-            let symlink = mode & 0o170000 == 0o120000
-            guard nameSize <= Self.pathMax else { throw refusal(start, .nameTooLong(nameSize)) }
-            if symlink, size > Self.pathMax { throw refusal(start, .symlinkTargetTooLong(size)) }
-            pending = (symlink, size, nameSize)
-            // Only an 11-byte name can be the trailer's: collect it to know whether the archive ends there.
-            if nameSize == 11 { wanted = Self.headerSize + 11 } else { advance(from: start) }
-        default:
-            // The trailer ends the archive: libarchive reads no further header. A symlink named TRAILER!!! is
-            // followed on (libarchive versions differ on whether it ends the archive; following on is safe).
-            if header[Self.headerSize...].elementsEqual(Self.trailer), !pending.symlink {
-                next = nil
-                entries += 1
-            } else {
-                advance(from: start)
+            switch field {
+            case 1: fields.mode = value
+            case 6: fields.size = value
+            case 11: fields.nameSize = value
+            default: break
             }
+        }
+        let symlink = fields.mode & 0o170000 == 0o120000
+        guard fields.nameSize <= Self.pathMax else { throw refusal(start, .nameTooLong(fields.nameSize)) }
+        if symlink, fields.size > Self.pathMax { throw refusal(start, .symlinkTargetTooLong(fields.size)) }
+        pending = (symlink, fields.size, fields.nameSize)
+        // Only an 11-byte name can be the trailer's: it is needed to know whether the archive ends there.
+        guard fields.nameSize == 11 else { return advance(from: start) }
+        guard bytes.count >= Self.headerSize + 11 else {
+            wanted = Self.headerSize + 11
+            return
+        }
+        // The trailer ends the archive: libarchive reads no further header. A symlink named TRAILER!!! is
+        // followed on (libarchive versions differ on whether it ends the archive; following on is safe).
+        if !symlink, bytes[Self.headerSize ..< Self.headerSize + 11].elementsEqual(Self.trailer) {
+            next = nil
+            entries += 1
+            header.removeAll(keepingCapacity: true)
+        } else {
+            advance(from: start)
         }
     }
 
@@ -174,15 +201,6 @@ final class CpioHeaderGuard: ByteSource {
         return CpioHeaderError(input: input, entry: entries, offset: start, problem: problem)
     }
 
-    /// The 8-hex-digit field `index` after the magic (the header is all hex by now).
-    private func field(_ index: Int) -> UInt64 {
-        let from = 6 + index * 8
-        var value: UInt64 = 0
-        for byte in header[from ..< from + 8] { value = value << 4 | UInt64(Self.hexValue(byte) ?? 0) }
-        return value
-    }
-
-    private static let newcPrefix = Array("07070".utf8)
     private static let trailer = Array("TRAILER!!!\0".utf8)
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
