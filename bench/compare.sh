@@ -305,19 +305,19 @@ printf '%-5s | %-13s | %12s | %16s | %12s | %14s | %10s | %15s | %14s\n' input m
 printf '%s\n' "------+---------------+--------------+------------------+--------------+----------------+------------+-----------------+---------------"
 declare -A summary
 for label in $INPUTS; do
-	ew=$(med "${walls[$label|emts-iso]}") ec=$(med "${cpus[$label|emts-iso]}")
+	ew=$(med "${walls[$label|emts-iso]:-}") ec=$(med "${cpus[$label|emts-iso]:-}")
 	for method in "${methods[@]}"; do
 		k="$label|$method"
-		w=$(med "${walls[$k]}") c=$(med "${cpus[$k]}")
+		w=$(med "${walls[$k]:-}") c=$(med "${cpus[$k]:-}")
 		printf '%-5s | %-13s | %12.2f | %16.2f | %12s | %14s | %10s | %15s | %14s\n' "$label" "$method" "$w" "$c" \
 			"$(mib "$(mx "${rsss[$k]}")")" "$(mb "$(mx "${temps[$k]}")")" "$(mb "${outs[$k]}")" \
 			"$(ratio "$ew" "$w")" "$(ratio "$ec" "$c")"
 	done
 	summary[$label]=$(printf '%s: today as-is / emts-iso wall %sx (CPU %sx), today no-copy / emts-iso wall %sx; emts-iso / floor wall %sx (CPU %sx), emts-iso / floor+deflate wall %sx; emts-iso peak RSS %s, temp disk peak %s' \
-		"$label" "$(ratio "$(med "${walls[$label|today as-is]}")" "$ew")" "$(ratio "$(med "${cpus[$label|today as-is]}")" "$ec")" \
-		"$(ratio "$(med "${walls[$label|today no-copy]}")" "$ew")" "$(ratio "$ew" "$(med "${walls[$label|floor]}")")" \
-		"$(ratio "$ec" "$(med "${cpus[$label|floor]}")")" "$(ratio "$ew" "$(med "${walls[$label|floor+deflate]}")")" \
-		"$(mib "$(mx "${rsss[$label|emts-iso]}")")" "$(mb "$(mx "${temps[$label|emts-iso]}")")")
+		"$label" "$(ratio "$(med "${walls[$label|today as-is]:-}")" "$ew")" "$(ratio "$(med "${cpus[$label|today as-is]:-}")" "$ec")" \
+		"$(ratio "$(med "${walls[$label|today no-copy]:-}")" "$ew")" "$(ratio "$ew" "$(med "${walls[$label|floor]:-}")")" \
+		"$(ratio "$ec" "$(med "${cpus[$label|floor]:-}")")" "$(ratio "$ew" "$(med "${walls[$label|floor+deflate]:-}")")" \
+		"$(mib "$(mx "${rsss[$label|emts-iso]:-}")")" "$(mb "$(mx "${temps[$label|emts-iso]:-}")")")
 done
 echo
 for label in $INPUTS; do

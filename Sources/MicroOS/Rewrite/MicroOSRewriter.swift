@@ -67,13 +67,18 @@ public enum MicroOSRewriter {
             }
             guard nested == nil else { throw MicroOSError.nestedArchiveTwice(input: path, name: entry.path) }
             let name = "\(path):/\(Initramfs.normalizedName(entry.path))"
-            let (tar, indexer, recorder) = try nestedReader(reader.entryData(), name: name)
+            // The outer archive is decompressed on a second thread while this one inflates and indexes the nested
+            // one; the reader is this thread's again once that thread has stopped.
+            let ahead = ThreadedSource(reader.entryData(), name: "emts-read")
+            defer { ahead.stop() }
+            let (tar, indexer, recorder) = try nestedReader(ahead, name: name)
             nested = try Self.index(tar, name: name, path: entry.path, bytes: entry.size, drop: nil,
                                     limits: options.limits, recorder: recorder, into: &index)
             if let indexer, let recorder {
                 nested?.compression = .gzip
                 splice = try finishSpliceMap(tar: tar, indexer: indexer, recorder: recorder, compressedBytes: entry.size)
             }
+            ahead.stop()
         }
         if case .tarball(let tarball) = options.rootfs {
             let tar = try ArchiveReader(path: tarball, mode: .archive([.tarPax]))
