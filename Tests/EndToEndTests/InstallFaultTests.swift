@@ -64,6 +64,7 @@ import Testing
             var removed: BootResult?
             for attempt in 1 ... 2 {
                 if attempt > 1 {
+                    try? FileManager.default.removeItem(at: faultLog)
                     try FileManager.default.removeItem(at: target)
                     try makeSparseFile(target, bytes: targetBytes)
                     try Self.fill(target, at: 0, bytes: 1 << 20)
@@ -74,12 +75,19 @@ import Testing
                 defer { try? FileManager.default.removeItem(at: monitor.socket) }
                 let spec = MachineSpec(firmware: .uefi, source: .medium(image: medium.iso, media: .usb, writable: false),
                                        disks: disks, extraArguments: monitor.arguments, variableStore: vars)
-                async let run = BootRunner().boot(
-                    spec,
-                    expecting: BootExpectation(markers: ["writing the image to /dev/nvme0n1 failed", "were zeroed"],
-                                               failures: fatal, overallTimeout: .seconds(900), silenceTimeout: .seconds(180)),
-                    accelerator: accel.accelerator, log: faultLog)
-                let seen = try await Self.waitFor(Self.writing, in: faultLog, seconds: 900,
+                // The watcher runs until the boot ends, however long the boot waits for a VM slot first. (With a
+                // deadline of its own, counted from before that wait, it gave up in full CI runs while the boot
+                // was still queued behind other tests' VMs, and the stick was never pulled.)
+                let ended = EndFlag()
+                let run = Task {
+                    defer { ended.set() }
+                    return try await BootRunner().boot(
+                        spec,
+                        expecting: BootExpectation(markers: ["writing the image to /dev/nvme0n1 failed", "were zeroed"],
+                                                   failures: fatal, overallTimeout: .seconds(900), silenceTimeout: .seconds(180)),
+                        accelerator: accel.accelerator, log: faultLog)
+                }
+                let seen = try await Self.waitFor(Self.writing, in: faultLog, until: { ended.isSet },
                                                   unless: fatal + ["reboot: Restarting system"])
                 if seen {
                     let answer = try monitor.send("device_del \(MachineMonitor.mediumDevice)")
@@ -87,7 +95,7 @@ import Testing
                     #expect(!answer.contains("Error"), "QEMU refused device_del: \(answer)")
                     print("monitor: device_del \(MachineMonitor.mediumDevice) sent while the image was being written")
                 }
-                let result = try await run
+                let result = try await run.value
                 print("medium removed (attempt \(attempt)): \(result.summary)")
                 removed = result
                 let tooLate = !seen || result.summary.contains("EMT-S is installed on")
@@ -146,11 +154,12 @@ import Testing
         return data.count == bytes && data.allSatisfy { $0 == 0 }
     }
 
-    /// Polls the console log until it contains `text`; false when the time is up or a string of `unless`
-    /// shows up first (the boot went another way).
-    static func waitFor(_ text: String, in log: URL, seconds: Double, unless: [String]) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
+    /// Polls the console log until it contains `text` (true), or a string of `unless` shows up first (the boot
+    /// went another way), or `ended` says the boot is over without either (false).
+    static func waitFor(_ text: String, in log: URL, until ended: () -> Bool, unless: [String]) async throws -> Bool {
+        while true {
+            // Read after the check: a boot that ended has written all of its log.
+            let over = ended()
             if let data = FileManager.default.contents(atPath: log.path) {
                 let console = String(decoding: data, as: UTF8.self)
                 if console.contains(text) { return true }
@@ -159,8 +168,29 @@ import Testing
                     return false
                 }
             }
+            if over {
+                print("waiting for \"\(text)\" in \(log.lastPathComponent): the boot ended without it")
+                return false
+            }
             try await Task.sleep(for: .milliseconds(200))
         }
-        return false
+    }
+}
+
+/// Set once, read from another task: whether a boot has ended.
+final class EndFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
     }
 }
