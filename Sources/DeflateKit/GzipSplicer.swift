@@ -59,6 +59,8 @@ public final class GzipSplicer: ByteSink {
 
     private var tailReached = false
     private var tailDictionary: [UInt8] = []
+    /// Pieces compressed elsewhere were appended: the end takes no more `write`s.
+    private var appending = false
     private var finished = false
     private var outputCRC: UInt32 = 0
     private var outputBytes: Int64 = 0
@@ -412,10 +414,7 @@ public final class GzipSplicer: ByteSink {
             return .tailReached
         }
         if deflater == nil { try openDeflater(dictionary: history) }
-        try runDeflater(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_SYNC_FLUSH)
-        deflateEnd(deflater!)
-        deflater!.deallocate()
-        deflater = nil
+        try endDeflater(flush: Z_SYNC_FLUSH)
         // The copied blocks go at their original bit phase (stored blocks are byte aligned).
         try writer.pad(toPhase: Int(current.endBit & 7))
         copyBit = current.endBit
@@ -432,11 +431,35 @@ public final class GzipSplicer: ByteSink {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard tailReached, !finished else {
+        guard tailReached, !finished, !appending else {
             throw DeflateError(input: name, message: "internal error: data written before the original was copied")
         }
         if deflater == nil { try openDeflater(dictionary: tailDictionary) }
         try compress(bytes)
+    }
+
+    /// Appends a piece compressed on its own (`ParallelDeflater`): the kept bytes before `keep` are flushed to a
+    /// byte boundary first, and `write` may not follow. The pieces may be compressed before or while the
+    /// original is copied, since none refers back into it.
+    public func append(_ piece: ParallelDeflater.Piece) throws {
+        guard tailReached, !finished else {
+            throw DeflateError(input: name, message: "internal error: data appended before the original was copied")
+        }
+        if !appending {
+            appending = true
+            if deflater != nil { try endDeflater(flush: Z_SYNC_FLUSH) }
+        }
+        try writer.write(piece.deflated)
+        outputCRC = CRC32.combine(outputCRC, piece.crc, lengthB: Int64(piece.length))
+        outputBytes += Int64(piece.length)
+        bytesDeflated += Int64(piece.length)
+    }
+
+    private func endDeflater(flush: Int32) throws {
+        try runDeflater(UnsafeRawBufferPointer(start: nil, count: 0), flush: flush)
+        deflateEnd(deflater!)
+        deflater!.deallocate()
+        deflater = nil
     }
 
     /// Ends the deflate stream and writes the trailer. Returns the new stream's uncompressed size.
@@ -446,7 +469,8 @@ public final class GzipSplicer: ByteSink {
             throw DeflateError(input: name, message: "internal error: finished before the original was copied")
         }
         finished = true
-        if deflater == nil { try openDeflater(dictionary: tailDictionary) }
+        // After appended pieces the final block is an empty one from a fresh deflater (no back-references).
+        if deflater == nil { try openDeflater(dictionary: appending ? [] : tailDictionary) }
         try runDeflater(UnsafeRawBufferPointer(start: nil, count: 0), flush: Z_FINISH)
         var trailer: [UInt8] = []
         for shift in stride(from: 0, to: 32, by: 8) { trailer.append(UInt8(truncatingIfNeeded: outputCRC >> UInt32(shift))) }

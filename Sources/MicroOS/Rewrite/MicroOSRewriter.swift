@@ -187,7 +187,7 @@ public enum MicroOSRewriter {
                 if let splice, splice.compressedBytes == entry.size {
                     result = try spliceNested(reader.entryData(), map: splice, name: name, header: header,
                                               bytes: entry.size, plan: plan, level: options.spliceLevel, into: file,
-                                              buffer: buffer, progress: progress)
+                                              progress: progress)
                 } else {
                     let nested = try nestedReader(reader.entryData(), name: name)
                     result = try rewriteNested(nested.tar, name: name, header: header, bytes: entry.size, drop: nil,

@@ -1,5 +1,6 @@
 import ArchiveKit
 import DeflateKit
+import Foundation
 
 /// What the scan learns about a gzip nested archive so that the rewrite can splice it (`GzipSplicer`) rather
 /// than inflate and deflate all of it again: the deflate index, and where each tar entry lies in the
@@ -96,7 +97,6 @@ extension MicroOSRewriter {
     /// appended, by splicing the original gzip stream (read again from `source`).
     static func spliceNested(_ source: any ByteSource, map: NestedSpliceMap, name: String, header: ArchiveEntry,
                              bytes: Int64, plan: EditPlan, level: Int, into file: FileSink,
-                             buffer: UnsafeMutableRawBufferPointer,
                              progress: ((RewriteProgress) -> Void)?) throws -> NestedResult {
         let input = NestedArchiveFacts(path: header.path, compression: .gzip, entries: map.entries.count, bytes: bytes,
                                        unpackedBytes: map.entries.reduce(0) { $0 + $1.fileBytes })
@@ -119,17 +119,21 @@ extension MicroOSRewriter {
         let entry = try CpioStreamEntry(in: file, entry: header)
         let splicer = try GzipSplicer(index: map.index, removing: removed, keepingUpTo: map.tarEnd,
                                       level: Int32(level), into: entry, name: name)
+        // The new entries do not depend on the original's bytes: they are written and compressed (on every core,
+        // in pieces) while this thread copies the original, and wait in memory for the copy to end.
+        let tail = ParallelDeflater(level: Int32(level), name: name)
+        let producer = TailProducer(plan: plan, prefix: map.prefix, into: tail, name: name)
+        // On a failure here, the producer may be waiting for buffer space: stop the compression first.
+        defer {
+            tail.abandon()
+            producer.wait()
+        }
         let phase = "rewriting \(header.path)"
         try splicer.copy(from: source) { done in
             progress?(RewriteProgress(phase: phase, bytesDone: done, bytesTotal: bytes))
         }
-        // The new entries are compressed on a second thread while this one reads the packages they come from.
-        let threaded = ThreadedSink(splicer, name: "emts-compress")
-        defer { threaded.abandon() }
-        let writer = try ArchiveWriter(sink: threaded, name: name, format: .tarPax, options: nestedTarOptions)
-        let appended = try appendPlanned(plan, prefix: map.prefix, to: writer, buffer: buffer)
-        try writer.close()
-        try threaded.close()
+        while let piece = try tail.next() { try splicer.append(piece) }
+        let appended = try producer.join()
         try splicer.finish()
         try entry.finish()
         output.entries += appended.entries - removedCount
@@ -139,5 +143,50 @@ extension MicroOSRewriter {
                             splice: SpliceFigures(recompressedRuns: splicer.recompressedRuns,
                                                   bytesInflated: splicer.bytesInflated,
                                                   bytesDeflated: splicer.bytesDeflated))
+    }
+}
+
+/// Writes the plan's additions as tar entries into a `ParallelDeflater` on a thread of its own.
+private final class TailProducer: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<(entries: Int, bytes: Int64), any Error>?
+
+    init(plan: EditPlan, prefix: String, into tail: ParallelDeflater, name: String) {
+        let thread = Thread { [self] in
+            let outcome: Result<(entries: Int, bytes: Int64), any Error>
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MicroOSRewriter.copyBufferSize, alignment: 16)
+            defer { buffer.deallocate() }
+            do {
+                let writer = try ArchiveWriter(sink: tail, name: name, format: .tarPax,
+                                               options: MicroOSRewriter.nestedTarOptions)
+                let appended = try MicroOSRewriter.appendPlanned(plan, prefix: prefix, to: writer, buffer: buffer)
+                try writer.close()
+                try tail.close()
+                outcome = .success(appended)
+            } catch {
+                // The consumer must not wait for pieces that will never come: it gets this error instead.
+                tail.fail(error)
+                outcome = .failure(error)
+            }
+            condition.lock()
+            result = outcome
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = "emts-append"
+        thread.start()
+    }
+
+    /// Waits for the thread; returns what it appended or rethrows its failure.
+    func join() throws -> (entries: Int, bytes: Int64) {
+        try wait().get()
+    }
+
+    @discardableResult
+    func wait() -> Result<(entries: Int, bytes: Int64), any Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil { condition.wait() }
+        return result!
     }
 }
