@@ -44,11 +44,13 @@ public final class ISOImage {
     /// Reads the image file at `path` (its last session): the tree, volume id and extensions.
     /// File contents stay in the file and are read on demand.
     /// - Throws: `ISOError` (`.importImage`) when the file cannot be opened or is not an ISO image, or when its
-    ///   directory records loop, share an extent or point outside the file (naming the directory).
+    ///   directory records loop, share an extent, point outside the file, or are damaged in a way libisofs would
+    ///   follow for ever or give up on leaking memory (naming the directory; see `ISODirectoryCheck`).
     public init(reading path: String) throws(ISOError) {
         try ISOLibrary.ensureInitialised()
         guard access(path, R_OK) == 0 else { throw .system(.importImage, path: path, what: "cannot open") }
-        // libisofs recurses through whatever the directory records say: a loop would never end.
+        // libisofs recurses through whatever the directory records say: a loop would never end. The check reads
+        // the trees as libisofs does ("." sizes, PX modes, every descriptor to the terminator) before it imports.
         try ISODirectoryCheck.check(path: path)
         var created: OpaquePointer?
         var rc = iso_image_new(nil, &created)
