@@ -166,6 +166,8 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
             condition.unlock()
         }
         if !started { fail(DeflateError(input: name, message: "zlib could not start deflating (level \(level))")) }
+        // Compressed here, then copied out at its size: a piece waiting in the buffer holds only its own bytes.
+        var scratch: [UInt8] = []
         while started {
             condition.lock()
             while jobs.isEmpty, !stopped, !inputClosed { condition.wait() }
@@ -177,7 +179,7 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
             let result: Result<Piece, DeflateError>
-            do { result = .success(try compress(job, with: stream)) } catch { result = .failure(error) }
+            do { result = .success(try compress(job, with: stream, scratch: &scratch)) } catch { result = .failure(error) }
             condition.lock()
             switch result {
             case .success(let piece):
@@ -201,7 +203,8 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
         condition.unlock()
     }
 
-    private func compress(_ job: Job, with stream: UnsafeMutablePointer<z_stream>) throws(DeflateError) -> Piece {
+    private func compress(_ job: Job, with stream: UnsafeMutablePointer<z_stream>,
+                          scratch output: inout [UInt8]) throws(DeflateError) -> Piece {
         guard deflateReset(stream) == Z_OK else {
             throw DeflateError(input: name, message: "zlib could not reset its deflater")
         }
@@ -212,7 +215,8 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
             guard code == Z_OK else { throw DeflateError(input: name, message: "zlib refused the dictionary (\(code))") }
         }
         // The bound covers the blocks; the sync flush adds an empty stored block. Grown if ever short.
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, UInt(job.input.count))) + 64)
+        let bound = Int(deflateBound(stream, UInt(job.input.count))) + 64
+        if output.count < bound { output = [UInt8](repeating: 0, count: bound) }
         var produced = 0
         var code = Z_OK
         job.input.withUnsafeBytes { input in
@@ -236,8 +240,7 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
         guard code == Z_OK || code == Z_BUF_ERROR, stream.pointee.avail_in == 0 else {
             throw DeflateError(input: name, message: "zlib deflate failed on a piece (\(code))")
         }
-        output.removeSubrange(produced...)
         let crc = job.input.withUnsafeBytes { CRC32.update(0, $0) }
-        return Piece(deflated: output, length: job.input.count, crc: crc)
+        return Piece(deflated: Array(output[0 ..< produced]), length: job.input.count, crc: crc)
     }
 }

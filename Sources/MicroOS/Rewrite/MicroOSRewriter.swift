@@ -164,6 +164,11 @@ public enum MicroOSRewriter {
         var inputSegment = -1
         var outer = RootfsIndex(contentLimit: 0)
         var outerBudget = UnpackBudget(options.limits, input: path)
+        // A spliced archive's new end is written and compressed from the start, while the outer archive and the
+        // original blocks are copied.
+        let tail = splice.map { SplicedTail(plan: plan, prefix: $0.prefix, level: options.spliceLevel,
+                                            name: "\(path):/\(options.nestedName)") }
+        defer { tail?.stop() }
         while let item = try reader.next() {
             let entry = item.entry
             try outerBudget.admit(entry)
@@ -184,11 +189,12 @@ public enum MicroOSRewriter {
                 var header = entry
                 header.size = 0
                 let result: NestedResult
-                if let splice, splice.compressedBytes == entry.size {
+                if let splice, let tail, splice.compressedBytes == entry.size {
                     result = try spliceNested(reader.entryData(), map: splice, name: name, header: header,
-                                              bytes: entry.size, plan: plan, level: options.spliceLevel, into: file,
-                                              progress: progress)
+                                              bytes: entry.size, plan: plan, tail: tail, level: options.spliceLevel,
+                                              into: file, progress: progress)
                 } else {
+                    tail?.stop()
                     let nested = try nestedReader(reader.entryData(), name: name)
                     result = try rewriteNested(nested.tar, name: name, header: header, bytes: entry.size, drop: nil,
                                                inflated: nested.indexer, plan: plan,

@@ -94,9 +94,10 @@ extension MicroOSRewriter {
     }
 
     /// Writes the nested archive as `map` describes it, with the plan's removals left out and its additions
-    /// appended, by splicing the original gzip stream (read again from `source`).
+    /// appended, by splicing the original gzip stream (read again from `source`). `tail` is the additions,
+    /// started (`SplicedTail`) with the same plan and `map.prefix`.
     static func spliceNested(_ source: any ByteSource, map: NestedSpliceMap, name: String, header: ArchiveEntry,
-                             bytes: Int64, plan: EditPlan, level: Int, into file: FileSink,
+                             bytes: Int64, plan: EditPlan, tail: SplicedTail, level: Int, into file: FileSink,
                              progress: ((RewriteProgress) -> Void)?) throws -> NestedResult {
         let input = NestedArchiveFacts(path: header.path, compression: .gzip, entries: map.entries.count, bytes: bytes,
                                        unpackedBytes: map.entries.reduce(0) { $0 + $1.fileBytes })
@@ -119,21 +120,12 @@ extension MicroOSRewriter {
         let entry = try CpioStreamEntry(in: file, entry: header)
         let splicer = try GzipSplicer(index: map.index, removing: removed, keepingUpTo: map.tarEnd,
                                       level: Int32(level), into: entry, name: name)
-        // The new entries do not depend on the original's bytes: they are written and compressed (on every core,
-        // in pieces) while this thread copies the original, and wait in memory for the copy to end.
-        let tail = ParallelDeflater(level: Int32(level), name: name)
-        let producer = TailProducer(plan: plan, prefix: map.prefix, into: tail, name: name)
-        // On a failure here, the producer may be waiting for buffer space: stop the compression first.
-        defer {
-            tail.abandon()
-            producer.wait()
-        }
         let phase = "rewriting \(header.path)"
         try splicer.copy(from: source) { done in
             progress?(RewriteProgress(phase: phase, bytesDone: done, bytesTotal: bytes))
         }
-        while let piece = try tail.next() { try splicer.append(piece) }
-        let appended = try producer.join()
+        while let piece = try tail.deflater.next() { try splicer.append(piece) }
+        let appended = try tail.join()
         try splicer.finish()
         try entry.finish()
         output.entries += appended.entries - removedCount
@@ -146,26 +138,32 @@ extension MicroOSRewriter {
     }
 }
 
-/// Writes the plan's additions as tar entries into a `ParallelDeflater` on a thread of its own.
-private final class TailProducer: @unchecked Sendable {
+/// The spliced archive's new end: the plan's additions written as tar entries (on a thread of its own) into a
+/// `ParallelDeflater`. They do not depend on the original's bytes, so they are written and compressed (on
+/// every core, in pieces) while the rewrite copies the outer archive and the original blocks, and wait in
+/// memory for the copy to end.
+final class SplicedTail: @unchecked Sendable {
+    let deflater: ParallelDeflater
     private let condition = NSCondition()
     private var result: Result<(entries: Int, bytes: Int64), any Error>?
 
-    init(plan: EditPlan, prefix: String, into tail: ParallelDeflater, name: String) {
+    init(plan: EditPlan, prefix: String, level: Int, name: String) {
+        let deflater = ParallelDeflater(level: Int32(level), name: name)
+        self.deflater = deflater
         let thread = Thread { [self] in
             let outcome: Result<(entries: Int, bytes: Int64), any Error>
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MicroOSRewriter.copyBufferSize, alignment: 16)
             defer { buffer.deallocate() }
             do {
-                let writer = try ArchiveWriter(sink: tail, name: name, format: .tarPax,
+                let writer = try ArchiveWriter(sink: deflater, name: name, format: .tarPax,
                                                options: MicroOSRewriter.nestedTarOptions)
                 let appended = try MicroOSRewriter.appendPlanned(plan, prefix: prefix, to: writer, buffer: buffer)
                 try writer.close()
-                try tail.close()
+                try deflater.close()
                 outcome = .success(appended)
             } catch {
                 // The consumer must not wait for pieces that will never come: it gets this error instead.
-                tail.fail(error)
+                deflater.fail(error)
                 outcome = .failure(error)
             }
             condition.lock()
@@ -177,16 +175,18 @@ private final class TailProducer: @unchecked Sendable {
         thread.start()
     }
 
-    /// Waits for the thread; returns what it appended or rethrows its failure.
+    /// Waits for the writing thread; returns what it appended or rethrows its failure.
     func join() throws -> (entries: Int, bytes: Int64) {
-        try wait().get()
-    }
-
-    @discardableResult
-    func wait() -> Result<(entries: Int, bytes: Int64), any Error> {
         condition.lock()
         defer { condition.unlock() }
         while result == nil { condition.wait() }
-        return result!
+        return try result!.get()
+    }
+
+    /// Stops the compression (a writer waiting for buffer space then fails) and waits for the thread: after a
+    /// failure elsewhere, or when the tail was not used. Harmless after `join`.
+    func stop() {
+        deflater.abandon()
+        _ = try? join()
     }
 }
