@@ -309,7 +309,9 @@ struct Build: AsyncParsableCommand {
         if let size = maxUnpackedSize.flatMap(Self.byteCount) { options.limits = .total(size) }
         var inputs = MicroOSInputs(source: source, request: request, options: options)
         if !noInstaller {
-            try inputs.inject(try InstallerBundle(executable: try installerExecutable()))
+            // Its library closure and version are read while the µOS is scanned.
+            let executable = try installerExecutable()
+            inputs.inject { try InstallerBundle(executable: executable) }
         }
         return inputs
     }

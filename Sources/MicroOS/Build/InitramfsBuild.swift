@@ -1,6 +1,7 @@
 import ArchiveKit
 import Crypto
 import Foundation
+import StreamKit
 
 /// Where the µOS comes from.
 public enum MicroOSSource: Sendable, Equatable {
@@ -17,6 +18,8 @@ public struct MicroOSInputs: Sendable {
     public var options: RewriteOptions
     /// install-os as injected (its files are in `request`), for the manifest.
     public var installer: InstallerBundle.Record?
+    /// install-os to inject once made: `plan` makes it while it scans the µOS.
+    public var deferredInstaller: (@Sendable () throws -> InstallerBundle)?
 
     public init(source: MicroOSSource, request: EditRequest, options: RewriteOptions = RewriteOptions(),
                 installer: InstallerBundle.Record? = nil) {
@@ -32,6 +35,12 @@ public struct MicroOSInputs: Sendable {
         installer = bundle.record
     }
 
+    /// Adds install-os as `make` returns it, made by `MicroOSBuild.plan` on a second thread while it scans
+    /// the µOS (reading the executable's library closure and asking it its version take a while).
+    public mutating func inject(deferred make: @escaping @Sendable () throws -> InstallerBundle) {
+        deferredInstaller = make
+    }
+
     public init(kernel: String, initramfs: String, request: EditRequest, options: RewriteOptions = RewriteOptions()) {
         self.init(source: .initramfs(kernel: kernel, initramfs: initramfs), request: request, options: options)
     }
@@ -41,6 +50,8 @@ public struct MicroOSInputs: Sendable {
 public struct MicroOSPlan: Sendable {
     public var kernel: KernelInfo
     public var scan: MicroOSScan
+    /// The request as planned (a deferred install-os added).
+    public var request: EditRequest
     public var edits: EditPlan
     /// The kernel and initramfs the build reads (copies out of a µOS tarball, or the inputs themselves).
     public var kernelPath: String
@@ -80,6 +91,9 @@ public enum MicroOSBuild {
     /// Validates the inputs and computes the edit plan. Writes nothing, except that a µOS tarball's kernel and
     /// initramfs are copied into `workDirectory` (hidden temporary files that `MicroOSPlan.discard()` removes).
     public static func plan(_ inputs: MicroOSInputs, workDirectory: String? = nil) throws -> MicroOSPlan {
+        var inputs = inputs
+        let installer = inputs.deferredInstaller.map { BackgroundTask(name: "emts-installer", $0) }
+        defer { installer?.wait() }
         var options = inputs.options
         let kernelPath: String
         let initramfsPath: String
@@ -99,14 +113,18 @@ public enum MicroOSBuild {
         do {
             let kernel = try KernelImage.inspect(path: kernelPath)
             let scan = try MicroOSRewriter.scan(initramfs: initramfsPath, options: options)
-            let edits = try EditPlan.resolve(inputs.request, against: scan.index)
-            var installer = inputs.installer
-            if let record = installer {
-                installer?.microOSGlibc = try InstallerBundle.checkGlibc(record, against: scan.index)
+            if let installer {
+                try inputs.inject(try installer.value())
+                inputs.deferredInstaller = nil
             }
-            return MicroOSPlan(kernel: kernel, scan: scan, edits: edits, kernelPath: kernelPath,
+            let edits = try EditPlan.resolve(inputs.request, against: scan.index)
+            var record = inputs.installer
+            if let installer = record {
+                record?.microOSGlibc = try InstallerBundle.checkGlibc(installer, against: scan.index)
+            }
+            return MicroOSPlan(kernel: kernel, scan: scan, request: inputs.request, edits: edits, kernelPath: kernelPath,
                                initramfsPath: initramfsPath, options: options, bootFiles: bootFiles,
-                               installer: installer)
+                               installer: record)
         } catch {
             bootFiles?.remove()
             throw error
@@ -130,7 +148,7 @@ public enum MicroOSBuild {
             try copyFile(plan.kernelPath, to: kernelPath)
             written.append(kernelPath)
             let manifest = MicroOSManifest(
-                tool: tool, kernel: plan.kernel, request: inputs.request, installer: plan.installer, plan: plan.edits,
+                tool: tool, kernel: plan.kernel, request: plan.request, installer: plan.installer, plan: plan.edits,
                 rewrite: report,
                 outputs: [try describe(kernelPath, as: "vmlinuz"), try describe(initramfsPath, as: "initramfs.img")])
             let encoder = JSONEncoder()

@@ -1,6 +1,6 @@
 import ArchiveKit
 import DeflateKit
-import Foundation
+import StreamKit
 
 /// What the scan learns about a gzip nested archive so that the rewrite can splice it (`GzipSplicer`) rather
 /// than inflate and deflate all of it again: the deflate index, and where each tar entry lies in the
@@ -142,16 +142,14 @@ extension MicroOSRewriter {
 /// `ParallelDeflater`. They do not depend on the original's bytes, so they are written and compressed (on
 /// every core, in pieces) while the rewrite copies the outer archive and the original blocks, and wait in
 /// memory for the copy to end.
-final class SplicedTail: @unchecked Sendable {
+final class SplicedTail: Sendable {
     let deflater: ParallelDeflater
-    private let condition = NSCondition()
-    private var result: Result<(entries: Int, bytes: Int64), any Error>?
+    private let writing: BackgroundTask<(entries: Int, bytes: Int64)>
 
     init(plan: EditPlan, prefix: String, level: Int, name: String) {
         let deflater = ParallelDeflater(level: Int32(level), name: name)
         self.deflater = deflater
-        let thread = Thread { [self] in
-            let outcome: Result<(entries: Int, bytes: Int64), any Error>
+        writing = BackgroundTask(name: "emts-append") {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MicroOSRewriter.copyBufferSize, alignment: 16)
             defer { buffer.deallocate() }
             do {
@@ -160,33 +158,24 @@ final class SplicedTail: @unchecked Sendable {
                 let appended = try MicroOSRewriter.appendPlanned(plan, prefix: prefix, to: writer, buffer: buffer)
                 try writer.close()
                 try deflater.close()
-                outcome = .success(appended)
+                return appended
             } catch {
                 // The consumer must not wait for pieces that will never come: it gets this error instead.
                 deflater.fail(error)
-                outcome = .failure(error)
+                throw error
             }
-            condition.lock()
-            result = outcome
-            condition.broadcast()
-            condition.unlock()
         }
-        thread.name = "emts-append"
-        thread.start()
     }
 
     /// Waits for the writing thread; returns what it appended or rethrows its failure.
     func join() throws -> (entries: Int, bytes: Int64) {
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil { condition.wait() }
-        return try result!.get()
+        try writing.value()
     }
 
     /// Stops the compression (a writer waiting for buffer space then fails) and waits for the thread: after a
     /// failure elsewhere, or when the tail was not used. Harmless after `join`.
     func stop() {
         deflater.abandon()
-        _ = try? join()
+        writing.wait()
     }
 }
