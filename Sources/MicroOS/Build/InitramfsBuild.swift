@@ -92,8 +92,11 @@ public enum MicroOSBuild {
     /// initramfs are copied into `workDirectory` (hidden temporary files that `MicroOSPlan.discard()` removes).
     public static func plan(_ inputs: MicroOSInputs, workDirectory: String? = nil) throws -> MicroOSPlan {
         var inputs = inputs
+        // Work that does not need the µOS runs while it is scanned: install-os's closure, the packages' payloads.
         let installer = inputs.deferredInstaller.map { BackgroundTask(name: "emts-installer", $0) }
         defer { installer?.wait() }
+        let prefetch = inputs.request.packages.flatMap { PayloadPrefetch(directory: $0.directory) }
+        defer { prefetch?.stop() }
         var options = inputs.options
         let kernelPath: String
         let initramfsPath: String
@@ -117,7 +120,7 @@ public enum MicroOSBuild {
                 try inputs.inject(try installer.value())
                 inputs.deferredInstaller = nil
             }
-            let edits = try EditPlan.resolve(inputs.request, against: scan.index)
+            let edits = try EditPlan.resolve(inputs.request, against: scan.index, prefetch: prefetch)
             var record = inputs.installer
             if let installer = record {
                 record?.microOSGlibc = try InstallerBundle.checkGlibc(installer, against: scan.index)

@@ -11,7 +11,13 @@ extension EditPlan {
     ///
     /// - Throws: `EditPlanError`, naming the path or unit at fault.
     public static func resolve(_ request: EditRequest, against index: RootfsIndex) throws -> EditPlan {
+        try resolve(request, against: index, prefetch: nil)
+    }
+
+    /// `resolve`, taking the packages' payload headers from `prefetch` where it read them.
+    static func resolve(_ request: EditRequest, against index: RootfsIndex, prefetch: PayloadPrefetch?) throws -> EditPlan {
         var draft = EditPlanDraft(index: index, mtime: request.mtime)
+        draft.prefetch = prefetch
         let disabled = ordered(try request.disableUnits.map(UnitName.init(normalizing:)))
         let enabled = ordered(try request.enableUnits.map(UnitName.init(normalizing:)))
         if let unit = enabled.first(where: Set(disabled).contains) {
@@ -56,6 +62,8 @@ struct EditPlanDraft {
     var additions: [String: EditPlan.Addition] = [:]
     var notes: [String] = []
     var packages = PackageInjection.none
+    /// Package payload headers read while the µOS was scanned.
+    var prefetch: PayloadPrefetch?
     /// Placed paths of injected packages' entries, with the package each comes from.
     var packagePaths: [String: String] = [:]
 

@@ -87,16 +87,10 @@ extension EditPlanDraft {
         var placedBySource: [String: String] = [:]
         var replaced: [String] = []
         var fileCount = 0
-        // Headers only are read here, and the data skipped: a payload that declares absurd sizes stops at its header.
-        var budget = UnpackBudget(.standard, input: package.path)
+        // Headers only (read ahead while the µOS was scanned, or here), the data skipped.
+        let headers = prefetch?.headers(for: package.path) ?? PayloadHeaders.read(package)
         do {
-            let reader = try package.payload()
-            while let entry = try reader.next() {
-                guard entry.kind.isInjectable else {
-                    throw PackageInjectionError.specialFile(package: package.path, entry: entry.path, kind: entry.kind)
-                }
-                try budget.admit(entry.rootArchiveEntry)
-                try reader.skipData()
+            for entry in headers.entries {
                 payloadPaths.append(entry.path)
                 let placed = try placement(of: entry, package: package.path)
                 placedBySource[entry.path] = placed
@@ -126,6 +120,7 @@ extension EditPlanDraft {
                                                       hardlinkTarget: hardlink)
                 entries.append(InjectedPackage.Entry(source: entry.path, path: placed, hardlink: hardlink))
             }
+            if let failure = headers.failure { throw failure }
         } catch let error as PackageError {
             throw PackageInjectionError.package(error)
         }
