@@ -37,11 +37,12 @@ struct PayloadHeaders: Sendable {
 /// being read) instead of reading them itself; a package not read here, or whose file changed since, is read
 /// by the plan as before.
 ///
-/// Only small directories are read ahead (at most `maxFiles` package files, `maxBytes` in all): a directory that
-/// is a whole mirror would cost more than it saves.
+/// Only small directories are read ahead (at most `maxFiles` package files, `maxBytes` in all; the packages
+/// emts-iso injects with their dependencies are about 5 MB): every file is read, needed or not, and on the
+/// scan's cores, so a directory that is a whole mirror would cost more than it saves.
 final class PayloadPrefetch: @unchecked Sendable {
     static let maxFiles = 64
-    static let maxBytes: Int64 = 1 << 30
+    static let maxBytes: Int64 = 64 << 20
 
     private struct FileStamp: Equatable {
         var size: Int64
