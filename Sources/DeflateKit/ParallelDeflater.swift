@@ -14,7 +14,8 @@ import StreamKit
 ///
 /// The producer `write`s and then `close`s; the consumer takes the pieces in order with `next()`, on another
 /// thread, and may start late: pieces wait in memory until then, up to `bufferLimit` compressed bytes (then
-/// the producer waits). Memory is bounded by that limit plus about `pieceSize` times (workers + 2).
+/// the producer waits). Memory is bounded by that limit plus about `pieceSize` times (2 × workers + 2): queued,
+/// in work, and being filled.
 public final class ParallelDeflater: ByteSink, @unchecked Sendable {
     /// One compressed piece: deflate blocks ending on a byte boundary.
     public struct Piece: Sendable {
@@ -50,8 +51,6 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
     private var pending: [UInt8] = []
     private var lastWindow: [UInt8] = []
     private var closed = false
-    /// Uncompressed bytes written.
-    public private(set) var bytesIn: Int64 = 0
 
     /// Starts `workers` threads (at least one).
     public init(level: Int32, name: String, workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount),
@@ -76,7 +75,6 @@ public final class ParallelDeflater: ByteSink, @unchecked Sendable {
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard !closed else { throw DeflateError(input: name, message: "internal error: written after close") }
-        bytesIn += Int64(bytes.count)
         var offset = 0
         while offset < bytes.count {
             let take = min(pieceSize - pending.count, bytes.count - offset)

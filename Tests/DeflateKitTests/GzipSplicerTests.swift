@@ -37,8 +37,14 @@ enum Zlib {
 
     /// Inflates one gzip member; fails on a bad CRC, a short stream or bytes after it.
     static func gunzip(_ data: [UInt8]) throws -> [UInt8] {
+        try inflate(data, windowBits: 31)
+    }
+
+    /// Inflates one deflate stream (`windowBits` as zlib takes it: -15 raw, 31 gzip); fails unless it ends, with
+    /// nothing after it.
+    static func inflate(_ data: [UInt8], windowBits: Int32) throws -> [UInt8] {
         var stream = z_stream()
-        precondition(inflateInit2_(&stream, 31, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK)
+        precondition(inflateInit2_(&stream, windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK)
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -51,13 +57,13 @@ enum Zlib {
                 code = buffer.withUnsafeMutableBufferPointer { out in
                     stream.next_out = out.baseAddress
                     stream.avail_out = UInt32(out.count)
-                    return inflate(&stream, Z_NO_FLUSH)
+                    return CZlib.inflate(&stream, Z_NO_FLUSH)
                 }
                 output += buffer[0 ..< buffer.count - Int(stream.avail_out)]
             } while code == Z_OK
         }
         guard code == Z_STREAM_END, stream.avail_in == 0 else {
-            throw DeflateError(input: "test", message: "gunzip: \(code), \(stream.avail_in) bytes left")
+            throw DeflateError(input: "test", message: "inflate: \(code), \(stream.avail_in) bytes left")
         }
         return output
     }

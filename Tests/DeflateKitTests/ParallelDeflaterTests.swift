@@ -1,4 +1,3 @@
-import CZlib
 import DeflateKit
 import Foundation
 import StreamKit
@@ -36,30 +35,8 @@ final class ParallelDeflaterTests: XCTestCase {
 
     /// The pieces plus a final empty block, inflated as one raw deflate stream.
     private func inflateJoined(_ pieces: [ParallelDeflater.Piece]) throws -> [UInt8] {
-        var stream = z_stream()
-        precondition(inflateInit2_(&stream, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK)
-        defer { inflateEnd(&stream) }
         // BFINAL=1, BTYPE=01 (fixed), end-of-block code: the last block, empty.
-        var input = pieces.flatMap(\.deflated) + [0x03, 0x00]
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        var code: Int32 = Z_OK
-        input.withUnsafeMutableBufferPointer { bytes in
-            stream.next_in = bytes.baseAddress
-            stream.avail_in = UInt32(bytes.count)
-            repeat {
-                code = buffer.withUnsafeMutableBufferPointer { out in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = UInt32(out.count)
-                    return inflate(&stream, Z_NO_FLUSH)
-                }
-                output += buffer[0 ..< buffer.count - Int(stream.avail_out)]
-            } while code == Z_OK
-        }
-        guard code == Z_STREAM_END, stream.avail_in == 0 else {
-            throw DeflateError(input: "test", message: "inflate: \(code), \(stream.avail_in) bytes left")
-        }
-        return output
+        try Zlib.inflate(pieces.flatMap(\.deflated) + [0x03, 0x00], windowBits: -15)
     }
 
     func testPiecesJoinIntoTheInputAndDoNotDependOnTheThreads() throws {

@@ -3,95 +3,6 @@ import Glibc
 import ISOKit
 import Testing
 
-/// The raw bytes of an image written by ISOKit, to aim damage at what `ISODirectoryCheck` must see as libisofs does.
-private struct ImageBytes: CustomStringConvertible {
-    var description: String { "ImageBytes(\(bytes.count) bytes)" }
-
-    var bytes: [UInt8]
-
-    struct Record {
-        var offset: Int
-        var extent: UInt32
-        var size: UInt32
-        var name: [UInt8]
-    }
-
-    func le32(_ at: Int) -> UInt32 {
-        UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
-    }
-
-    /// Writes `value` at `at` in both byte orders (ISO 9660's both-endian fields).
-    mutating func setBoth(_ at: Int, _ value: UInt32) {
-        for index in 0 ..< 4 {
-            bytes[at + index] = UInt8(truncatingIfNeeded: value >> (8 * index))
-            bytes[at + 4 + index] = UInt8(truncatingIfNeeded: value >> (24 - 8 * index))
-        }
-    }
-
-    /// The block of the first volume descriptor of `type` (1 primary, 2 supplementary).
-    func descriptor(type: UInt8) -> Int? {
-        (16 ..< 32).first { bytes[$0 * 2048] == type }
-    }
-
-    func root(type: UInt8) -> Record? {
-        descriptor(type: type).map { record(at: $0 * 2048 + 156) }
-    }
-
-    func record(at offset: Int) -> Record {
-        let nameLength = Int(bytes[offset + 32])
-        return Record(offset: offset, extent: le32(offset + 2), size: le32(offset + 10),
-                      name: Array(bytes[offset + 33 ..< offset + 33 + nameLength]))
-    }
-
-    /// The records of a directory, "." and ".." first.
-    func records(of directory: Record) -> [Record] {
-        var result: [Record] = []
-        var offset = Int(directory.extent) * 2048
-        let end = offset + Int(directory.size)
-        while offset < end {
-            if bytes[offset] == 0 {
-                offset = (offset / 2048 + 1) * 2048
-                continue
-            }
-            result.append(record(at: offset))
-            offset += Int(bytes[offset])
-        }
-        return result
-    }
-
-    /// The record named `name` (ISO 9660 names without ";1"; Joliet names in UCS-2) in `directory`.
-    func child(_ name: String, of directory: Record, joliet: Bool = false) -> Record? {
-        let wanted = joliet ? name.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } : Array(name.utf8)
-        return records(of: directory).first {
-            $0.name == wanted || $0.name == wanted + Array(";1".utf8) || $0.name == wanted + Array(".;1".utf8)
-        }
-    }
-
-    /// Every directory below `root`, in the order the check walks them (depth first, in record order).
-    func directories(below root: Record) -> [Record] {
-        var result: [Record] = []
-        var pending = [root]
-        while let next = pending.popLast() {
-            let children = records(of: next).dropFirst(2).filter { bytes[$0.offset + 25] & 2 != 0 }
-            pending += children.reversed()
-            if next.offset != root.offset { result.append(next) }
-        }
-        return result
-    }
-
-    /// The offset of the Rock Ridge entry `signature` in `record`'s System Use field.
-    func entry(_ signature: String, in record: Record) -> Int? {
-        let sig = Array(signature.utf8)
-        let end = record.offset + Int(bytes[record.offset])
-        var at = record.offset + 33 + record.name.count + (record.name.count % 2 == 0 ? 1 : 0)
-        while at + 4 <= end, bytes[at + 2] >= 4 {
-            if bytes[at] == sig[0] && bytes[at + 1] == sig[1] { return at }
-            at += Int(bytes[at + 2])
-        }
-        return nil
-    }
-}
-
 /// fuzz/ (FuzzISO) found images that made libisofs recurse until the 10 s timeout and images on which it leaked,
 /// both behind `ISODirectoryCheck`, which walked the directory trees differently from libisofs: libisofs takes a
 /// directory's size from its own "." record and reads every record after the first two as an entry, reads every
@@ -146,7 +57,7 @@ private struct ImageBytes: CustomStringConvertible {
 
     /// A small image: Rock Ridge and Joliet (or not), /boot/grub/grub.cfg, a symlink, and a path deep enough
     /// that Rock Ridge relocates a directory.
-    private func image(in directory: URL, rockRidge: Bool = true) throws -> ImageBytes {
+    private func image(in directory: URL, rockRidge: Bool = true) throws -> RawISO {
         let image = try ISOImage(volumeID: "EMTS_FUZZ", timestamp: 1_700_000_000)
         try image.addFile("/boot/grub/grub.cfg", contents: Array("set timeout=5\n".utf8))
         try image.addSymlink("/boot/vmlinuz", target: "grub/../vmlinuz-6.1.0")
@@ -156,11 +67,11 @@ private struct ImageBytes: CustomStringConvertible {
         var options = ISOWriteOptions()
         options.rockRidge = rockRidge
         try image.write(to: path, options: options)
-        return ImageBytes(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        return RawISO(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
     }
 
     /// Writes `raw`, reads it back, and returns the check's refusal.
-    private func refusal(_ raw: ImageBytes, in directory: URL,
+    private func refusal(_ raw: RawISO, in directory: URL,
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> String? {
         let path = directory.appendingPathComponent("damaged.iso").path
         try Data(raw.bytes).write(to: URL(fileURLWithPath: path))
